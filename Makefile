@@ -1,0 +1,23 @@
+# Two entry points (see README): `make main` and `make test`. Both create .venv on first use.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: main test test-slow
+
+$(STAMP): setup.cfg pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch is pinned to the wheels this project is tested with; any torch>=2.1 works.
+	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+main: $(STAMP)
+	$(PY) scripts/demo_networks.py
+
+test: $(STAMP)
+	$(PY) -m pytest -m "not slow and not gpu" -q tests
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m "slow" -q tests
