@@ -1,0 +1,56 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Shared fixtures: real prepared datasets, cached under ``<repo>/data/`` (git-ignored).
+
+The first session downloads the source packages (~26 MB, into ``~/.cache/monai-mamba-zoo/sources``) and writes
+the datasets; later sessions only verify the folders against their checksums (well under a second).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = REPO_ROOT / "data"
+
+
+def load_prepare_data() -> ModuleType:
+    """Import scripts/prepare_data.py once (it is a script, not a package module)."""
+    if "prepare_data" in sys.modules:
+        return sys.modules["prepare_data"]
+    spec = importlib.util.spec_from_file_location("prepare_data", REPO_ROOT / "scripts" / "prepare_data.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["prepare_data"] = module  # one module object, so SourceError etc. compare equal everywhere
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def prepare_data() -> ModuleType:
+    """The scripts/prepare_data.py module."""
+    return load_prepare_data()
+
+
+@pytest.fixture(scope="session")
+def nuclei2d_dir(prepare_data) -> Path:
+    """Prepared nuclei2d dataset folder (DSB2018 quadrants + ndev frames), see docs/CONTRACTS.md."""
+    return prepare_data.prepare_nuclei2d(DATA_DIR / "nuclei2d")
+
+
+@pytest.fixture(scope="session")
+def brain2d_dir(prepare_data) -> Path:
+    """Prepared brain2d dataset folder (Colin27 T1 axial slices + grouped AAL labels), see docs/CONTRACTS.md."""
+    return prepare_data.prepare_brain2d(DATA_DIR / "brain2d")
