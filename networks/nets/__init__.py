@@ -9,4 +9,25 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""placeholder"""
+"""Whole networks of the zoo: Swin-UMamba, Swin-UMamba-D, the VMamba encoder, weight loaders."""
+
+from __future__ import annotations
+
+from monai.networks.nets.flexible_unet import FLEXUNET_BACKBONE
+
+from networks.nets.pretrained import load_original_checkpoint, load_vmamba_pretrained
+from networks.nets.swin_umamba import SwinUMamba
+from networks.nets.swin_umamba_d import SwinUMambaD
+from networks.nets.vmamba import VMambaBackbone, VMambaEncoder
+
+__all__ = [
+    "SwinUMamba",
+    "SwinUMambaD",
+    "VMambaEncoder",
+    "VMambaBackbone",
+    "load_vmamba_pretrained",
+    "load_original_checkpoint",
+]
+
+# makes FlexibleUNet(spatial_dims=2, ..., backbone="vmamba-tiny") available once `networks.nets` is imported
+FLEXUNET_BACKBONE.register_class(VMambaBackbone)
