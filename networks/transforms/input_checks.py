@@ -1,0 +1,148 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Early input checks: fail with an error that names the case file and what was expected."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import torch
+from monai.config import KeysCollection
+from monai.data import MetaTensor
+from monai.transforms import MapTransform, Transform
+
+__all__ = ["check_datalist", "CheckInput", "CheckInputd"]
+
+
+def check_datalist(
+    datalist: Sequence[Mapping[str, Any]], keys: KeysCollection = ("image", "label"), name: str = "datalist"
+) -> list[dict]:
+    """
+    Check that every entry of a datalist has the given keys and that their files exist.
+
+    Called in bundle configs around load_decathlon_datalist so that a missing file stops the
+    run before training starts, with the case named, instead of failing in a dataloader worker.
+
+    Args:
+        datalist: list of dictionaries, e.g. [{"image": "/x/a.nii.gz", "label": "/x/b.nii.gz"}].
+        keys: keys whose values must be existing files. Defaults to ("image", "label").
+        name: name of the list in error messages (e.g. "training").
+
+    Returns:
+        the datalist as a list of dictionaries (unchanged).
+
+    Raises:
+        ValueError: if the datalist is empty or an entry lacks a key.
+        FileNotFoundError: if a file named in the datalist does not exist.
+    """
+    keys = [keys] if isinstance(keys, str) else list(keys)
+    datalist = [dict(item) for item in datalist]
+    if not datalist:
+        raise ValueError(f"{name} is empty: expected at least one case with keys {keys}.")
+    for i, item in enumerate(datalist):
+        for key in keys:
+            if key not in item:
+                raise ValueError(f"{name} entry {i} ({item}) has no '{key}': expected keys {keys}.")
+            path = item[key]
+            if isinstance(path, str) and not os.path.isfile(path):
+                raise FileNotFoundError(
+                    f"{name} entry {i}: {key} file '{path}' does not exist (case {item.get('image', item)})."
+                )
+    return datalist
+
+
+def _case_name(img: Any, fallback: str = "<unknown case>") -> str:
+    if isinstance(img, MetaTensor):
+        name = img.meta.get("filename_or_obj")
+        if name:
+            return str(name)
+    return fallback
+
+
+class CheckInput(Transform):
+    """
+    Check one channel-first image (and optionally its label) before it reaches the network.
+
+    Checks: number of spatial dimensions, number of image channels, finite intensities (no NaN/inf),
+    label with one channel and the same spatial shape as the image. Errors name the case file
+    (meta["filename_or_obj"] of a MetaTensor) and what was expected.
+
+    Args:
+        num_channels: expected number of image channels. Defaults to 1.
+        spatial_dims: expected number of spatial dimensions. Defaults to 2.
+        check_finite: raise if the image has NaN or inf values. Defaults to True.
+    """
+
+    def __init__(self, num_channels: int = 1, spatial_dims: int = 2, check_finite: bool = True) -> None:
+        self.num_channels = num_channels
+        self.spatial_dims = spatial_dims
+        self.check_finite = check_finite
+
+    def __call__(self, img: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        case = _case_name(img)
+        if img.ndim != self.spatial_dims + 1:
+            raise ValueError(
+                f"case '{case}': image has shape {tuple(img.shape)}, expected channel-first with "
+                f"{self.spatial_dims} spatial dimensions ({self.spatial_dims + 1} dims in all)."
+            )
+        if img.shape[0] != self.num_channels:
+            raise ValueError(
+                f"case '{case}': image has {img.shape[0]} channels (shape {tuple(img.shape)}), "
+                f"expected {self.num_channels}."
+            )
+        if self.check_finite and not bool(torch.isfinite(torch.as_tensor(img)).all()):
+            raise ValueError(f"case '{case}': image contains NaN or inf values.")
+        if label is not None:
+            label_case = _case_name(label, case)
+            if label.ndim != img.ndim or label.shape[0] != 1 or label.shape[1:] != img.shape[1:]:
+                raise ValueError(
+                    f"case '{case}': label '{label_case}' has shape {tuple(label.shape)}, expected "
+                    f"{(1, *img.shape[1:])} (one channel, same spatial shape as the image)."
+                )
+        return img
+
+
+class CheckInputd(MapTransform):
+    """
+    Dictionary version of :py:class:`CheckInput`: checks image_key and, when present, every
+    key of label_keys against it. Place it right after EnsureChannelFirstd.
+
+    Args:
+        image_key: key of the image. Defaults to "image".
+        label_keys: keys of label maps that must match the image shape (missing ones are skipped).
+        num_channels: expected number of image channels. Defaults to 1.
+        spatial_dims: expected number of spatial dimensions. Defaults to 2.
+        check_finite: raise if the image has NaN or inf values. Defaults to True.
+    """
+
+    def __init__(
+        self,
+        image_key: str = "image",
+        label_keys: KeysCollection = ("label",),
+        num_channels: int = 1,
+        spatial_dims: int = 2,
+        check_finite: bool = True,
+    ) -> None:
+        super().__init__(image_key, allow_missing_keys=False)
+        self.image_key = image_key
+        self.label_keys = [label_keys] if isinstance(label_keys, str) else list(label_keys)
+        self.checker = CheckInput(num_channels=num_channels, spatial_dims=spatial_dims, check_finite=check_finite)
+
+    def __call__(self, data: Mapping[Hashable, torch.Tensor]) -> dict[Hashable, torch.Tensor]:
+        d = dict(data)
+        self.checker(d[self.image_key])
+        for key in self.label_keys:
+            if key in d:
+                self.checker(d[self.image_key], d[key])
+        return d

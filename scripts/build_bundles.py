@@ -1,0 +1,178 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Compose the standalone bundle configs from the shared fragments in ``configs/``.
+
+Sources (edit these, not the generated files):
+
+- ``configs/segmentation_2d/{train,evaluate,inference,multi_gpu_train}.json``, ``logging.conf``: the generic
+  2D segmentation workflow, written once for every bundle;
+- ``configs/networks/<name>.json``: network choices (``network_def``), also stackable at run time;
+- ``configs/bundles/<bundle>/bundle.json``: per bundle, the default network and, per config file, the ids
+  (``#``-paths, as on the ``monai.bundle`` command line) whose values differ from the generic workflow.
+
+Output: ``bundle/<bundle>/configs/*.json`` and ``logging.conf``, self-contained (MONAI Label and the
+model-zoo copy a bundle folder alone). ``metadata.json`` stays hand-written in the bundle.
+
+Usage::
+
+    python scripts/build_bundles.py build            # all bundles
+    python scripts/build_bundles.py build --names swin_umamba_nuclei_segmentation
+    python scripts/build_bundles.py check            # exit 1 if a generated file is out of date
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import fire
+
+__all__ = ["compose", "render", "build", "check"]
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIGS = os.path.join(REPO, "configs")
+WORKFLOW_DIR = os.path.join(CONFIGS, "segmentation_2d")
+WORKFLOW_FILES = ("train", "evaluate", "inference", "multi_gpu_train")
+NETWORK_FILES = ("train", "inference")  # files that define network_def
+
+
+def _load(path: str) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+def _set(config: dict, id_: str, value: Any, source: str) -> None:
+    """Replace the value at ``id_`` (a top-level key, or a ``#``-path into nested dicts/lists)."""
+    if id_ in config:
+        config[id_] = value
+        return
+    node: Any = config
+    keys = id_.split("#")
+    for k in keys[:-1]:
+        node = node[int(k)] if isinstance(node, list) else node.get(k) if isinstance(node, dict) else None
+        if node is None:
+            break
+    last = keys[-1]
+    if isinstance(node, dict) and last in node:
+        node[last] = value
+    elif isinstance(node, list) and last.isdigit() and int(last) < len(node):
+        node[int(last)] = value
+    else:
+        raise KeyError(f"{source}: id '{id_}' is not in the generic workflow config; add it there first.")
+
+
+def compose(bundle: str) -> dict[str, dict]:
+    """
+    Compose the configs of one bundle.
+
+    Args:
+        bundle: bundle name, a folder under ``configs/bundles``.
+
+    Returns:
+        mapping of file stem (``"train"``...) to the composed config.
+    """
+    spec_path = os.path.join(CONFIGS, "bundles", bundle, "bundle.json")
+    spec = _load(spec_path)
+    unknown = set(spec) - {"network", *WORKFLOW_FILES}
+    if unknown:
+        raise KeyError(f"{spec_path}: unknown sections {sorted(unknown)}; expected 'network' and {WORKFLOW_FILES}.")
+    network = _load(os.path.join(CONFIGS, "networks", f"{spec['network']}.json"))
+    out = {}
+    for stem in WORKFLOW_FILES:
+        config = _load(os.path.join(WORKFLOW_DIR, f"{stem}.json"))
+        if stem in NETWORK_FILES:
+            for id_, value in network.items():
+                _set(config, id_, value, f"configs/networks/{spec['network']}.json")
+        for id_, value in spec.get(stem, {}).items():
+            _set(config, id_, value, f"{spec_path} [{stem}]")
+        out[stem] = config
+    return out
+
+
+def render(value: Any, indent: int = 0) -> str:
+    """JSON with 4-space indentation and short lists of scalars on one line (model-zoo style)."""
+    pad, inner = " " * indent, " " * (indent + 4)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [f"{inner}{json.dumps(k)}: {render(v, indent + 4)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        flat = "[" + ", ".join(json.dumps(v) for v in value) + "]"
+        if all(not isinstance(v, (dict, list)) for v in value) and len(flat) + indent < 100:
+            return flat
+        return "[\n" + ",\n".join(inner + render(v, indent + 4) for v in value) + "\n" + pad + "]"
+    return json.dumps(value)
+
+
+def _outputs(bundle: str) -> dict[str, str]:
+    files = {f"{stem}.json": render(cfg) + "\n" for stem, cfg in compose(bundle).items()}
+    with open(os.path.join(WORKFLOW_DIR, "logging.conf")) as f:
+        files["logging.conf"] = f.read()
+    return files
+
+
+def _bundles(names: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    if names is None:
+        return sorted(os.listdir(os.path.join(CONFIGS, "bundles")))
+    return [names] if isinstance(names, str) else list(names)
+
+
+def build(names: str | list[str] | None = None) -> list[str]:
+    """
+    Write ``bundle/<name>/configs/*`` for the given bundles (default: every folder of ``configs/bundles``).
+
+    Args:
+        names: bundle name(s).
+
+    Returns:
+        the paths written.
+    """
+    written = []
+    for bundle in _bundles(names):
+        target = os.path.join(REPO, "bundle", bundle, "configs")
+        os.makedirs(target, exist_ok=True)
+        for name, text in _outputs(bundle).items():
+            path = os.path.join(target, name)
+            with open(path + ".tmp", "w") as f:
+                f.write(text)
+            os.replace(path + ".tmp", path)
+            written.append(os.path.relpath(path, REPO))
+    return written
+
+
+def check(names: str | list[str] | None = None) -> list[str]:
+    """
+    List generated files that differ from what ``build`` would write; exits with status 1 if any do.
+
+    Args:
+        names: bundle name(s).
+    """
+    stale = []
+    for bundle in _bundles(names):
+        for name, text in _outputs(bundle).items():
+            path = os.path.join(REPO, "bundle", bundle, "configs", name)
+            if not os.path.isfile(path) or open(path).read() != text:
+                stale.append(os.path.relpath(path, REPO))
+    if stale:
+        print("out of date (run: python scripts/build_bundles.py build):\n  " + "\n  ".join(stale), file=sys.stderr)
+        sys.exit(1)
+    return stale
+
+
+if __name__ == "__main__":
+    fire.Fire({"build": build, "check": check})

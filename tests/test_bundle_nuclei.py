@@ -1,0 +1,229 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The nuclei bundle run through ``monai.bundle`` on real prepared data, with tiny schedules."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+
+import nibabel as nib
+import numpy as np
+import pytest
+import torch
+from monai.bundle import ConfigParser
+
+from tests.bundle_helpers import (
+    PYTHON,
+    REPO_ROOT,
+    TINY_NET,
+    TINY_TRAIN,
+    check_ok,
+    copy_bundle,
+    run_bundle,
+    subset_dataset,
+)
+
+NAME = "swin_umamba_nuclei_segmentation"
+SCHEMA = str(REPO_ROOT / "configs" / "schema" / "meta_schema_20240725.json")
+EVAL_ARGS = ["--patch_size", "[64,64]", "--num_workers", "0"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, nuclei2d_dir):
+    """A bundle copy trained for one tiny epoch on 2 real cases (validation on 1)."""
+    root = tmp_path_factory.mktemp("nuclei_bundle")
+    bundle = copy_bundle(NAME, root)
+    data = subset_dataset(nuclei2d_dir, root / "data")
+    proc = run_bundle(bundle, ["train.json"], "--dataset_dir", str(data), *TINY_TRAIN, *TINY_NET)
+    check_ok(proc)
+    return bundle, data
+
+
+def test_train_writes_model(trained):
+    bundle, _ = trained
+    sd = torch.load(bundle / "models" / "model.pt", weights_only=True)
+    assert all(isinstance(v, torch.Tensor) for v in sd.values()) and "stem.0.weight" in sd
+    last = torch.load(bundle / "models" / "checkpoint_last.pt", weights_only=True)
+    assert {"model", "optimizer", "lr_scheduler", "trainer", "best_model_saver"} <= set(last)
+    assert last["trainer"]["epoch"] == 1 if "epoch" in last["trainer"] else last["trainer"]["iteration"] > 0
+    assert list((bundle / "eval").glob("events.out.tfevents*")), "no TensorBoard log"
+
+
+def test_resume_continues_epochs(trained):
+    bundle, data = trained
+    before = torch.load(bundle / "models" / "checkpoint_last.pt", weights_only=True)["trainer"]["iteration"]
+    args = TINY_TRAIN[:-1] + ["2"]  # --epochs 2
+    proc = run_bundle(bundle, ["train.json"], "--dataset_dir", str(data), "--resume", "True", *args, *TINY_NET)
+    check_ok(proc)
+    assert "Restored all variables" in proc.stdout + proc.stderr
+    after = torch.load(bundle / "models" / "checkpoint_last.pt", weights_only=True)["trainer"]
+    assert after["iteration"] == 2 * before  # epoch 2 only was run on top of epoch 1
+    assert "Epoch[2]" in proc.stdout + proc.stderr and "Epoch[1] " not in proc.stdout
+
+
+def test_resume_without_checkpoint_fails_clearly(tmp_path, nuclei2d_dir):
+    bundle = copy_bundle(NAME, tmp_path)
+    data = subset_dataset(nuclei2d_dir, tmp_path / "data")
+    proc = run_bundle(bundle, ["train.json"], "--dataset_dir", str(data), "--resume", "True", *TINY_TRAIN, *TINY_NET)
+    assert proc.returncode != 0 and "cannot resume" in proc.stderr
+
+
+def test_evaluate_writes_csv_json_png(trained):
+    bundle, data = trained
+    proc = run_bundle(bundle, ["train.json", "evaluate.json"], "--dataset_dir", str(data), *EVAL_ARGS, *TINY_NET)
+    check_ok(proc)
+    out = bundle / "eval"
+    summary = json.loads((out / "metrics_summary.json").read_text())
+    for key in ("test_mean_dice", "test_nsd", "test_instance_f1"):
+        assert 0.0 <= summary[key] <= 1.0, summary
+    assert summary["num_cases"] == 2 and summary["split"] == "test"
+    with open(out / "test_mean_dice_raw.csv") as f:
+        rows = list(csv.reader(f, delimiter=","))
+    assert len(rows) == 3 and "dsb2018_q3" in rows[1][0] + rows[2][0]  # header + one row per case
+    assert (out / "test_instance_f1_raw.csv").is_file() and (out / "cases.png").stat().st_size > 1000
+
+
+def test_inference_writes_outputs(trained, tmp_path, nuclei2d_dir):
+    bundle, _ = trained
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("dsb2018_q3.nii.gz", "ndev_t09.nii.gz"):
+        os.symlink(nuclei2d_dir / "images" / name, inputs / name)
+    args = ["--input_dir", str(inputs), "--output_dir", str(tmp_path / "out"), "--use_mirror_tta", "True"]
+    proc = run_bundle(bundle, ["inference.json"], *args, "--patch_size", "[64,64]", *TINY_NET)
+    check_ok(proc)
+    for name, shape in (("dsb2018_q3_seg.nii.gz", (256, 256)), ("ndev_t09_seg.nii.gz", (576, 210))):
+        seg = nib.load(tmp_path / "out" / name)
+        assert seg.shape[:2] == shape and seg.get_data_dtype() == np.uint8
+        assert set(np.unique(np.asarray(seg.dataobj))) <= {0, 1}
+
+
+def test_inference_empty_input_dir_fails_clearly(trained, tmp_path):
+    bundle, _ = trained
+    proc = run_bundle(bundle, ["inference.json"], "--input_dir", str(tmp_path), *TINY_NET)
+    assert proc.returncode != 0 and "is empty" in proc.stderr
+
+
+def test_verify_metadata():
+    bundle = REPO_ROOT / "bundle" / NAME
+    meta = str(bundle / "configs" / "metadata.json")
+    proc = run_bundle(bundle, [], "--meta_file", meta, "--filepath", SCHEMA, module="verify_metadata")
+    check_ok(proc)
+    data = json.loads(open(meta).read())  # fields the conventions require beyond the schema
+    assert data["version"] in data["changelog"]
+    for io, key in (("inputs", "image"), ("outputs", "pred")):
+        assert next(iter(data["network_data_format"][io])) == key
+    assert data["network_data_format"]["outputs"]["pred"]["channel_def"] == {"0": "background", "1": "nucleus"}
+
+
+def test_verify_net_in_out():
+    bundle = REPO_ROOT / "bundle" / NAME
+    args = ["network_def", "--meta_file", str(bundle / "configs" / "metadata.json")]
+    args += ["--config_file", str(bundle / "configs" / "inference.json"), "--n", "2"]
+    check_ok(run_bundle(bundle, [], *args, module="verify_net_in_out"))
+
+
+def test_ckpt_export_traced(trained, tmp_path):
+    bundle, _ = trained
+    args = ["network_def", "--filepath", str(tmp_path / "model.ts"), "--ckpt_file", str(bundle / "models" / "model.pt")]
+    args += ["--meta_file", str(bundle / "configs" / "metadata.json")]
+    args += ["--config_file", str(bundle / "configs" / "inference.json"), "--use_trace", "True"]
+    args += ["--input_shape", "[1,1,64,64]", *TINY_NET]
+    check_ok(run_bundle(bundle, [], *args, module="ckpt_export"))
+    ts = torch.jit.load(str(tmp_path / "model.ts"))
+    assert ts(torch.rand(1, 1, 64, 64)).shape == (1, 2, 64, 64)
+
+
+def test_torchrun_two_process_gloo(tmp_path, nuclei2d_dir):
+    bundle = copy_bundle(NAME, tmp_path)
+    data = subset_dataset(nuclei2d_dir, tmp_path / "data", n_train=2, n_val=2)
+    configs = f"['{bundle}/configs/train.json','{bundle}/configs/multi_gpu_train.json']"
+    cmd = [PYTHON, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "monai.bundle", "run"]
+    cmd += ["--config_file", configs, "--meta_file", str(bundle / "configs" / "metadata.json")]
+    cmd += ["--logging_file", str(bundle / "configs" / "logging.conf"), "--bundle_root", str(bundle)]
+    cmd += ["--dataset_dir", str(data), *TINY_TRAIN, *TINY_NET]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    proc = subprocess.run(cmd, cwd=bundle, env=env, capture_output=True, text=True, timeout=600)
+    check_ok(proc)
+    assert torch.load(bundle / "models" / "model.pt", weights_only=True)
+    assert torch.load(bundle / "models" / "checkpoint_last.pt", weights_only=True)["trainer"]["iteration"] == 1
+
+
+def _bad_dataset(tmp_path, nuclei2d_dir, mutate):
+    """A one-case dataset (copied files) whose image/label the ``mutate`` callback breaks."""
+    case = json.loads((nuclei2d_dir / "dataset.json").read_text())["training"][0]
+    img = nib.load(nuclei2d_dir / case["image"])
+    lab = nib.load(nuclei2d_dir / case["label"])
+    image, label = np.asarray(img.dataobj).astype(np.float32), np.asarray(lab.dataobj)
+    image, label = mutate(image, label)
+    for key, arr in (("image", image), ("label", label)):
+        nib.save(nib.Nifti1Image(arr, np.eye(4)), tmp_path / f"bad_{key}.nii.gz")
+    item = {"image": str(tmp_path / "bad_image.nii.gz"), "label": str(tmp_path / "bad_label.nii.gz")}
+    (tmp_path / "dataset.json").write_text(json.dumps({"training": [item], "validation": [item], "test": [item]}))
+    return tmp_path
+
+
+def _train_dataset(dataset_dir):
+    parser = ConfigParser()
+    parser.read_config(str(REPO_ROOT / "bundle" / NAME / "configs" / "train.json"))
+    parser.update({"dataset_dir": str(dataset_dir), "num_workers": 0})
+    return parser.get_parsed_content("train#dataset")
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda im, lab: (im, lab[:-5]), "label"),
+        (lambda im, lab: (np.stack([im, im, im], -1), lab), "spatial dimensions"),
+        (
+            lambda im, lab: (np.where(np.arange(im.size).reshape(im.shape) == 7, np.nan, im).astype(np.float32), lab),
+            "NaN",
+        ),
+    ],
+    ids=["shape_mismatch", "wrong_channels", "nan_image"],
+)
+def test_bad_inputs_name_the_case(tmp_path, nuclei2d_dir, mutate, message):
+    data = _bad_dataset(tmp_path, nuclei2d_dir, mutate)
+    with pytest.raises(Exception) as err:
+        _train_dataset(data)
+    text = "".join(str(e) for e in (err.value, err.value.__cause__, getattr(err.value.__cause__, "__cause__", None)))
+    assert "bad_image.nii.gz" in text and message in text
+
+
+def test_missing_file_in_datalist_names_the_case(tmp_path, nuclei2d_dir):
+    item = {"image": str(tmp_path / "nope.nii.gz"), "label": str(nuclei2d_dir / "labels" / "dsb2018_q0.nii.gz")}
+    (tmp_path / "dataset.json").write_text(json.dumps({"training": [item], "validation": [item]}))
+    with pytest.raises(Exception) as err:
+        _train_dataset(tmp_path)
+    text = str(err.value) + str(err.value.__cause__)
+    assert "nope.nii.gz" in text and "does not exist" in text
+
+
+def test_generated_configs_up_to_date():
+    proc = subprocess.run([PYTHON, str(REPO_ROOT / "scripts" / "build_bundles.py"), "check"], capture_output=True)
+    assert proc.returncode == 0, proc.stderr.decode()
+
+
+@pytest.mark.parametrize("net", ["swin_umamba", "swin_umamba_d", "unet", "segresnet", "swinunetr"])
+def test_network_fragments_stack(net):
+    """Each network fragment stacks on the bundle's train config and gives 2-channel logits at the patch size."""
+    parser = ConfigParser()
+    parser.read_config([str(REPO_ROOT / "bundle" / NAME / "configs" / "train.json")])
+    parser.update(ConfigParser.load_config_file(str(REPO_ROOT / "configs" / "networks" / f"{net}.json")))
+    if net.startswith("swin_umamba"):
+        parser.update({"network_def#dims": [16, 32, 64, 128], "network_def#depths": [1, 1, 1, 1]})
+    model = parser.get_parsed_content("network_def").eval()
+    with torch.no_grad():
+        assert model(torch.rand(1, 1, 64, 64)).shape == (1, 2, 64, 64)

@@ -1,0 +1,151 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Unit tests of the shared bundle parts: transforms, inferer, loss, metric, handlers."""
+
+from __future__ import annotations
+
+import os
+from unittest import mock
+
+import numpy as np
+import pytest
+import torch
+from ignite.engine import Engine, Events
+from monai.data import MetaTensor
+from monai.inferers import SimpleInferer
+
+from networks.handlers import AtomicCheckpointSaver, EncoderFreezeHandler
+from networks.inferers import MirrorTTAInferer
+from networks.losses import NNUNetDeepSupervisionLoss, nnunet_deep_supervision_weights
+from networks.metrics import InstanceF1Metric, compute_instance_f1
+from networks.transforms import CheckInputd, SelectFullResolutiond, check_datalist
+
+
+def test_instance_f1_known_case():
+    gt = np.zeros((10, 10), np.int64)
+    gt[0:3, 0:3], gt[5:8, 5:8], gt[0:2, 7:9] = 1, 2, 3
+    pred = np.zeros((10, 10), np.int64)
+    pred[0:3, 0:3] = 1  # exact match
+    pred[5:7, 5:8] = 1  # IoU 6/9 > 0.5: match
+    pred[8:10, 0:2] = 1  # false positive; gt 3 is missed
+    metric = InstanceF1Metric()
+    metric(torch.tensor(pred)[None, None], torch.tensor(gt)[None, None])
+    assert metric.aggregate().item() == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
+    onehot = torch.nn.functional.one_hot(torch.tensor(pred), 2).permute(2, 0, 1)[None].float()
+    assert compute_instance_f1(onehot, torch.tensor(gt)[None, None]).item() == pytest.approx(2 / 3)
+
+
+def test_instance_f1_touching_objects_merge_and_empty():
+    gt = np.zeros((1, 1, 4, 8), np.int64)
+    gt[..., :, 0:4], gt[..., :, 4:8] = 1, 2  # two touching instances -> one predicted component
+    fg = torch.ones(1, 1, 4, 8)
+    assert compute_instance_f1(fg, torch.tensor(gt)).item() == 0.0  # IoU 0.5 is not > 0.5
+    assert compute_instance_f1(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 4)).item() == 1.0
+
+
+def test_mirror_tta_equals_average_of_flipped_predictions():
+    torch.manual_seed(0)
+    net = torch.nn.Conv2d(1, 2, 3, padding=1)
+    x = torch.rand(2, 1, 8, 12)
+    expected = sum(torch.flip(net(torch.flip(x, d)), d) if d else net(x) for d in [(), (2,), (3,), (2, 3)]) / 4
+    with torch.no_grad():
+        assert torch.allclose(MirrorTTAInferer(SimpleInferer())(x, net), expected.detach(), atol=1e-6)
+        single = MirrorTTAInferer(spatial_axes=[1], all_combinations=False)(x, net)
+        assert torch.allclose(single, (net(x) + torch.flip(net(torch.flip(x, (3,))), (3,))) / 2, atol=1e-6)
+
+
+def test_nnunet_weights_and_loss():
+    w = nnunet_deep_supervision_weights(4)
+    assert w == pytest.approx([8 / 14, 4 / 14, 2 / 14, 0.0]) and nnunet_deep_supervision_weights(1) == [1.0]
+    base = torch.nn.MSELoss()
+    loss = NNUNetDeepSupervisionLoss(base)
+    target = torch.rand(1, 1, 8, 8)
+    preds = [torch.rand(1, 1, 8, 8), torch.rand(1, 1, 4, 4), torch.rand(1, 1, 2, 2)]
+    small = [torch.nn.functional.interpolate(target, size=p.shape[2:], mode="nearest-exact") for p in preds]
+    expected = sum(wi * base(p, t) for wi, p, t in zip(nnunet_deep_supervision_weights(3), preds, small))
+    assert loss(preds, target).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert loss(preds[0], target).item() == pytest.approx(base(preds[0], target).item())
+
+
+def test_select_full_resolution():
+    a, b = torch.zeros(2, 4, 4), torch.ones(2, 2, 2)
+    assert SelectFullResolutiond("pred")({"pred": [a, b]})["pred"] is a
+    assert SelectFullResolutiond("pred")({"pred": b})["pred"] is b
+
+
+def _img(shape, name="case_7.nii.gz"):
+    return MetaTensor(torch.rand(*shape), meta={"filename_or_obj": name})
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"image": _img((3, 8, 8)), "label": _img((1, 8, 8))}, "3 channels"),
+        ({"image": _img((1, 8, 8)), "label": _img((1, 8, 7))}, "expected (1, 8, 8)"),
+        ({"image": _img((1, 8, 8, 2))}, "2 spatial dimensions"),
+        ({"image": MetaTensor(torch.full((1, 4, 4), float("nan")), meta={"filename_or_obj": "case_7.nii.gz"})}, "NaN"),
+    ],
+)
+def test_check_input_errors_name_the_case(data, message):
+    with pytest.raises(ValueError, match="case_7.nii.gz") as err:
+        CheckInputd(label_keys=["label"])(data)
+    assert message in str(err.value)
+
+
+def test_check_datalist(tmp_path):
+    (tmp_path / "a.nii.gz").write_bytes(b"x")
+    ok = [{"image": str(tmp_path / "a.nii.gz"), "label": str(tmp_path / "a.nii.gz")}]
+    assert check_datalist(ok) == ok
+    with pytest.raises(FileNotFoundError, match="b.nii.gz"):
+        check_datalist([{"image": str(tmp_path / "a.nii.gz"), "label": str(tmp_path / "b.nii.gz")}])
+    with pytest.raises(ValueError, match="empty"):
+        check_datalist([])
+
+
+def test_atomic_checkpoint_keeps_old_file_on_failure(tmp_path):
+    net = torch.nn.Linear(2, 2)
+    engine = Engine(lambda e, b: None)
+    saver = AtomicCheckpointSaver(
+        str(tmp_path), {"model": net}, save_interval=1, n_saved=1, interval_filename="last.pt", engine_key="trainer"
+    )
+    saver.attach(engine)
+    engine.run([0], max_epochs=1)
+    first = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert set(first) == {"model", "trainer"} and first["trainer"]["iteration"] == 1
+    with mock.patch("torch.save", side_effect=RuntimeError("disk full")):
+        with pytest.raises(RuntimeError):
+            engine.run([0], max_epochs=2)
+    assert torch.load(tmp_path / "last.pt", weights_only=True)["trainer"]["iteration"] == 1
+    assert sorted(os.listdir(tmp_path)) == ["last.pt"]  # no temporary file left behind
+
+
+def test_encoder_freeze_handler():
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder, self.head = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+
+        def freeze_encoder(self, freeze=True):
+            self.encoder.requires_grad_(not freeze)
+
+        def unfreeze_encoder(self):
+            self.freeze_encoder(False)
+
+    net, states = Net(), []
+    engine = Engine(lambda e, b: None)
+    EncoderFreezeHandler(net, freeze_epochs=2).attach(engine)
+    engine.add_event_handler(Events.EPOCH_STARTED, lambda e: states.append(net.encoder.weight.requires_grad))
+    engine.run([0], max_epochs=4)
+    assert states == [False, False, True, True] and net.head.weight.requires_grad
+    with pytest.raises(ValueError, match="freeze_encoder"):
+        EncoderFreezeHandler(torch.nn.Linear(2, 2), freeze_epochs=1)
+    EncoderFreezeHandler(torch.nn.Linear(2, 2), freeze_epochs=1, enabled=False)  # no pretrained: no-op
