@@ -9,4 +9,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""placeholder"""
+"""Single-op layers of the zoo."""
+
+from __future__ import annotations
+
+from .selective_scan import selective_scan
+
+__all__ = ["selective_scan"]

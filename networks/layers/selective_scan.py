@@ -1,0 +1,388 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Selective scan (the S6 recurrence of Mamba) with a fast pure-PyTorch backend and the optional mamba-ssm kernel.
+
+The pure-PyTorch backend is a two-level chunked scan: the sequence is cut into chunks (bounding memory), each
+chunk into ``S`` sub-chunks of ``s`` steps. All sub-chunks advance together from a zero state (``s`` vectorised
+steps), a short pass over the ``S`` sub-chunk ends carries the true state across them, and a second vectorised
+pass recomputes the exact states from the right starting state. That is ``O(sqrt(L))`` Python-level steps per
+chunk instead of ``O(L)``, every operation touches a cache-sized block, and only products of ``exp(delta * A)``
+factors appear (no ``exp(-cumsum)``), so large ``delta * A`` underflows to zero instead of overflowing.
+The backward pass is the same scheme run in reverse on the adjoint state, recomputing the forward states chunk by
+chunk from the chunk-start states saved by the forward pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = ["selective_scan", "BACKEND_ENV_VAR"]
+
+logger = logging.getLogger(__name__)
+
+#: environment variable overriding the default backend (``auto``, ``torch`` or ``mamba_ssm``)
+BACKEND_ENV_VAR = "ZOO_SELECTIVE_SCAN_BACKEND"
+_BACKENDS = ("auto", "torch", "mamba_ssm")
+# chunk length (memory bound: a few (batch, dim, N, chunk) float32 buffers) and the largest sub-chunk length;
+# chosen by measurement on a 2-core CPU at the Swin-UMamba stage sizes (see benchmarks/selective_scan.py)
+_CHUNK = 256
+_MAX_SUB = 16
+_logged_backends: set = set()  # log-once bookkeeping, the only module state
+
+
+def _mamba_ssm_fn():
+    """The mamba-ssm kernel wrapper, or None when mamba-ssm is not importable (it needs CUDA to build)."""
+    try:
+        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
+    except Exception:  # ImportError, but also broken CUDA extensions raising at import time
+        return None
+    return selective_scan_fn
+
+
+def _resolve_backend(backend: str | None, is_cuda: bool) -> str:
+    requested = backend
+    if backend is None:
+        backend = os.environ.get(BACKEND_ENV_VAR, "auto").strip().lower() or "auto"
+        source = f"environment variable {BACKEND_ENV_VAR}"
+    else:
+        source = "argument backend"
+    if backend not in _BACKENDS:
+        raise ValueError(f"{source} must be one of {_BACKENDS}, got {backend!r}.")
+    if backend == "auto":
+        backend = "mamba_ssm" if is_cuda and _mamba_ssm_fn() is not None else "torch"
+    elif backend == "mamba_ssm":
+        if _mamba_ssm_fn() is None:
+            raise RuntimeError(
+                f"selective_scan backend 'mamba_ssm' was requested ({source}) but mamba_ssm cannot be imported; "
+                "install it with `pip install mamba-ssm` on a CUDA machine or use backend='torch'."
+            )
+        if not is_cuda:
+            raise RuntimeError(
+                f"selective_scan backend 'mamba_ssm' was requested ({source}) but the inputs are not CUDA tensors; "
+                "the mamba-ssm kernel runs on CUDA only, use backend='torch' on CPU."
+            )
+    if backend not in _logged_backends:
+        _logged_backends.add(backend)
+        logger.info("selective_scan: using the %r backend (requested: %r).", backend, requested)
+    return backend
+
+
+def _check_shapes(u, delta, A, B, C, D, z, delta_bias) -> int:
+    """Validate the shapes up front; returns the number of B/C groups."""
+    if u.dim() != 3:
+        raise ValueError(f"u must have shape (batch, dim, L), got {tuple(u.shape)}.")
+    batch, dim, length = u.shape
+    if tuple(delta.shape) != (batch, dim, length):
+        raise ValueError(f"delta must have shape (batch, dim, L) = {(batch, dim, length)}, got {tuple(delta.shape)}.")
+    if A.dim() != 2 or A.shape[0] != dim:
+        raise ValueError(f"A must have shape (dim, N) with dim={dim}, got {tuple(A.shape)}.")
+    if A.is_complex():
+        raise ValueError("A must be real; complex A is not supported.")
+    n = A.shape[1]
+    groups = 0
+    for name, t in (("B", B), ("C", C)):
+        if t.dim() == 3 and tuple(t.shape) == (batch, n, length):
+            g = 1
+        elif t.dim() == 4 and t.shape[0] == batch and tuple(t.shape[2:]) == (n, length) and t.shape[1] > 0:
+            g = t.shape[1]
+            if dim % g:
+                raise ValueError(f"{name} has {g} groups, which does not divide dim={dim}.")
+        else:
+            raise ValueError(
+                f"{name} must have shape (batch, N, L) = {(batch, n, length)} or (batch, G, N, L) = "
+                f"{(batch, 'G', n, length)} with dim % G == 0, got {tuple(t.shape)}."
+            )
+        if groups and g != groups:
+            raise ValueError(f"B and C must have the same number of groups, got {groups} and {g}.")
+        groups = g
+    if D is not None and tuple(D.shape) != (dim,):
+        raise ValueError(f"D must have shape (dim,) = {(dim,)}, got {tuple(D.shape)}.")
+    if delta_bias is not None and tuple(delta_bias.shape) != (dim,):
+        raise ValueError(f"delta_bias must have shape (dim,) = {(dim,)}, got {tuple(delta_bias.shape)}.")
+    if z is not None and tuple(z.shape) != (batch, dim, length):
+        raise ValueError(f"z must have shape (batch, dim, L) = {(batch, dim, length)}, got {tuple(z.shape)}.")
+    return groups
+
+
+def _plan(length: int, chunk: int, max_sub: int) -> tuple[int, int, int]:
+    """Number of chunks, padded chunk length, sub-chunk length (about sqrt of the chunk length)."""
+    nchunks = max(1, math.ceil(length / chunk))
+    t = math.ceil(length / nchunks)
+    s = max(1, min(max_sub, round(math.sqrt(t))))
+    return nchunks, math.ceil(t / s) * s, s
+
+
+def _to_steps(x: Tensor, s: int) -> Tensor:
+    """(batch, F, T) -> contiguous (s, batch, T // s, F): the step inside a sub-chunk leads, features last."""
+    b, f, t = x.shape
+    return x.reshape(b, f, t // s, s).permute(3, 0, 2, 1).contiguous()
+
+
+def _from_steps(x: Tensor) -> Tensor:
+    """Inverse of :func:`_to_steps`."""
+    s, b, nsub, f = x.shape
+    return x.permute(1, 3, 2, 0).reshape(b, f, nsub * s)
+
+
+def _workspace(shape, like: Tensor, names) -> dict | None:
+    """Buffers reused by every chunk: fresh large allocations (page faults) cost more than the arithmetic on CPU.
+
+    None while tracing, where out= arguments cannot be recorded with autograd on.
+    """
+    if torch.jit.is_tracing():
+        return None
+    return {k: like.new_empty(shape) for k in names}
+
+
+def _chunk_states(dl: Tensor, ul: Tensor, Bl: Tensor, A: Tensor, h0: Tensor, ws: dict | None):
+    """All states of one chunk. dl, ul: (s, b, S, D); Bl: (s, b, S, G, N); A: (D, N); h0: (b, D, N).
+
+    Returns exp(delta * A), delta * B * u and the states x, each (s, b, S, D, N), and the decay of every sub-chunk
+    (b, S, D, N). With a workspace ``ws`` the three large tensors live in its buffers ``dA``, ``dbu``, ``x``.
+    """
+    s, b, nsub, dim = dl.shape
+    groups, n = Bl.shape[-2:]
+    dlu = (dl * ul).view(s, b, nsub, groups, dim // groups, 1)
+    if ws is None:
+        dA = torch.exp(dl.unsqueeze(-1) * A)
+        dbu = (dlu * Bl.view(s, b, nsub, groups, 1, n)).view(s, b, nsub, dim, n)
+    else:
+        dA = torch.mul(dl.unsqueeze(-1), A, out=ws["dA"]).exp_()
+        dbu = ws["dbu"]
+        torch.mul(dlu, Bl.view(s, b, nsub, groups, 1, n), out=dbu.view(s, b, nsub, groups, dim // groups, n))
+    # pass 1: the end state of every sub-chunk started from zero, all sub-chunks at once
+    h = dbu[0].clone()
+    for j in range(1, s):
+        h = torch.addcmul(dbu[j], dA[j], h) if ws is None else torch.addcmul(dbu[j], dA[j], h, out=h)
+    # carry the true state across the sub-chunk ends; a sub-chunk's total decay is exp(A * sum(delta))
+    decay = torch.exp(dl.sum(0).unsqueeze(-1) * A)
+    h0s = []
+    state = h0
+    for k in range(nsub):
+        h0s.append(state)
+        state = torch.addcmul(h[:, k], decay[:, k], state)
+    # pass 2: the exact states from the right starting states
+    prev = torch.stack(h0s, 1)
+    if ws is None:
+        xs = []
+        for j in range(s):
+            prev = torch.addcmul(dbu[j], dA[j], prev)
+            xs.append(prev)
+        return dA, dbu, torch.stack(xs), decay
+    x = ws["x"]
+    for j in range(s):
+        prev = torch.addcmul(dbu[j], dA[j], prev, out=x[j])
+    return dA, dbu, x, decay
+
+
+def _chunk_layout(length, nchunks, t, s, *tensors):
+    """Pad (batch, F, L) tensors to nchunks * t with zeros and yield per chunk their step layouts."""
+    padded = []
+    for x in tensors:
+        x = F.pad(x, (0, nchunks * t - length)) if nchunks * t != length else x
+        padded.append(x)
+    for i in range(nchunks):
+        yield [_to_steps(x[..., i * t : (i + 1) * t], s) for x in padded]
+
+
+def _scan_forward(u, delta, A, B, C):
+    """y = sum_n C h (no D, no z), the last state and the chunk-start states. B, C: (b, G, N, L)."""
+    b, dim, length = u.shape
+    groups, n = B.shape[1:3]
+    nchunks, t, s = _plan(length, _CHUNK, _MAX_SUB)
+    ys, starts = [], []
+    state = u.new_zeros(b, dim, n)
+    chunks = _chunk_layout(length, nchunks, t, s, delta, u, B.reshape(b, groups * n, length), C.reshape(b, -1, length))
+    ws = _workspace((s, b, t // s, dim, n), u, ("dA", "dbu", "x"))
+    for dl, ul, bl, cl in chunks:
+        starts.append(state)
+        lead = dl.shape[:3]
+        _, _, x, decay = _chunk_states(dl, ul, bl.view(*lead, groups, n), A, state, ws)
+        # y = <C, x> per channel, as a batched (c, N) @ (N, 1) product per group
+        y = torch.matmul(x.view(*lead, groups, dim // groups, n), cl.view(*lead, groups, n, 1))
+        ys.append(_from_steps(y.view(*lead, dim)))
+        state = x[-1, :, -1].clone()  # the buffer is reused by the next chunk
+    y = torch.cat(ys, -1)[..., :length]
+    return y, state, torch.stack(starts)
+
+
+class _SelectiveScanFunction(torch.autograd.Function):
+    """Core scan y = <C, h> with h_t = exp(delta_t A) h_{t-1} + delta_t B_t u_t; inputs already in compute dtype."""
+
+    @staticmethod
+    def forward(ctx, u, delta, A, B, C):
+        y, last, starts = _scan_forward(u, delta, A, B, C)
+        ctx.save_for_backward(u, delta, A, B, C, starts)
+        return y, last
+
+    @staticmethod
+    def backward(ctx, gy, glast):
+        u, delta, A, B, C, starts = ctx.saved_tensors
+        with torch.autocast(u.device.type, enabled=False):
+            return _scan_backward(u, delta, A, B, C, starts, gy, glast)
+
+
+def _scan_backward(u, delta, A, B, C, starts, gy, glast):
+    b, dim, length = u.shape
+    groups, n = B.shape[1:3]
+    c = dim // groups
+    nchunks, t, s = _plan(length, _CHUNK, _MAX_SUB)
+    gy = torch.zeros_like(u) if gy is None else gy.contiguous()
+    # adjoint of the state at the end of the current chunk, coming from later chunks (and the last-state output)
+    adj = torch.zeros_like(starts[0]) if glast is None else glast.to(u.dtype).clone()
+    chunks = list(
+        _chunk_layout(length, nchunks, t, s, delta, u, B.reshape(b, groups * n, length), C.reshape(b, -1, length), gy)
+    )
+    gdelta, gu, gB, gC = [], [], [], []
+    gA = torch.zeros_like(A)
+    ws = _workspace((s, b, t // s, dim, n), u, ("dA", "dbu", "x", "cg"))
+    for i in range(nchunks - 1, -1, -1):
+        dl, ul, bl, cl, gyl = chunks[i]
+        lead = dl.shape[:3]
+        nsub = lead[2]
+        bl = bl.view(*lead, groups, n)
+        cl = cl.view(*lead, groups, n)
+        dA, dbu, x, decay = _chunk_states(dl, ul, bl, A, starts[i], ws)
+        # input of the reverse scan: d loss / d h_t through y_t = <C_t, h_t>
+        cg = ws["cg"]
+        torch.mul(gyl.view(*lead, groups, c, 1), cl.view(*lead, groups, 1, n), out=cg.view(*lead, groups, c, n))
+        # reverse pass 1: adjoint at the start of every sub-chunk from a zero end adjoint, all sub-chunks at once
+        lam = cg[s - 1]
+        lam = lam.clone()
+        for j in range(s - 2, -1, -1):
+            lam = torch.addcmul(cg[j], dA[j + 1], lam, out=lam)
+        r = dA[0] * lam  # what each sub-chunk passes to the state before it
+        ends = [None] * nsub
+        for k in range(nsub - 1, -1, -1):
+            ends[k] = adj
+            adj = torch.addcmul(r[:, k], decay[:, k], adj)
+        # reverse pass 2: exact adjoints (written over cg)
+        prev = torch.stack(ends, 1)
+        prev = cg[s - 1].add_(prev)
+        for j in range(s - 2, -1, -1):
+            prev = cg[j].addcmul_(dA[j + 1], prev)
+        lam = cg
+        # gradients of C (<gy, h> per group), of u and delta through B (Q = <lam, B>), of B
+        gcl = torch.matmul(gyl.view(*lead, groups, 1, c), x.view(*lead, groups, c, n))
+        q = torch.matmul(lam.view(*lead, groups, c, n), bl.view(*lead, groups, n, 1)).view(*lead, dim)
+        gbl = torch.matmul((dl * ul).view(*lead, groups, 1, c), lam.view(*lead, groups, c, n))
+        # exp(delta A) h_{t-1} = h_t - delta B u: the term through the decay, without shifting h by one step
+        w = torch.sub(x, dbu, out=dbu).mul_(lam)
+        gdl = torch.addcmul((w * A).sum(-1), ul, q)
+        gA += torch.einsum("pd,pdn->dn", dl.reshape(-1, dim), w.view(-1, dim, n))
+        gul = dl * q
+        gdelta.append(_from_steps(gdl))
+        gu.append(_from_steps(gul))
+        gB.append(_from_steps(gbl.reshape(*lead, groups * n)))
+        gC.append(_from_steps(gcl.reshape(*lead, groups * n)))
+
+    def _cat(parts):
+        return torch.cat(parts[::-1], -1)[..., :length]
+
+    gB = _cat(gB).view(b, groups, n, length)
+    gC = _cat(gC).view(b, groups, n, length)
+    return _cat(gu), _cat(gdelta), gA, gB, gC
+
+
+def _torch_backend(u, delta, A, B, C, D, z, delta_bias, delta_softplus):
+    dtype_in = u.dtype
+    cdtype = torch.float64 if dtype_in == torch.float64 else torch.float32
+    u, delta, A = u.to(cdtype), delta.to(cdtype), A.to(cdtype)
+    if delta_bias is not None:
+        delta = delta + delta_bias.to(cdtype).unsqueeze(-1)
+    if delta_softplus:
+        delta = F.softplus(delta)
+    b, _, length = u.shape
+    B = (B.unsqueeze(1) if B.dim() == 3 else B).to(cdtype)
+    C = (C.unsqueeze(1) if C.dim() == 3 else C).to(cdtype)
+    if torch.jit.is_tracing():
+        # tracing records the plain forward ops (a custom autograd.Function would not be exportable); the graph is
+        # specialised to these shapes like any trace, so the shape arithmetic warnings say nothing new
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            y, last, _ = _scan_forward(u.contiguous(), delta.contiguous(), A.contiguous(), B, C)
+    else:
+        y, last = _SelectiveScanFunction.apply(u.contiguous(), delta.contiguous(), A.contiguous(), B, C)
+    if D is not None:
+        y = y + u * D.to(cdtype).unsqueeze(-1)
+    if z is not None:
+        y = y * F.silu(z.to(cdtype))
+    return y.to(dtype_in), last
+
+
+def selective_scan(
+    u: Tensor,
+    delta: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Tensor | None = None,
+    z: Tensor | None = None,
+    delta_bias: Tensor | None = None,
+    delta_softplus: bool = False,
+    return_last_state: bool = False,
+    backend: str | None = None,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """
+    Selective scan of Mamba (S6), with the semantics of ``mamba_ssm.ops.selective_scan_interface.selective_scan_fn``:
+
+    .. code-block:: text
+
+        delta = softplus(delta + delta_bias)              (bias and softplus optional)
+        h_t   = exp(delta_t * A) * h_{t-1} + delta_t * B_t * u_t,   h_{-1} = 0
+        y_t   = <C_t, h_t> + D * u_t,   then y *= silu(z) when z is given
+
+    computed per channel ``d`` and state index ``n``. Internal accumulation is in float32 (float64 for float64
+    inputs), also under ``torch.autocast``; the output has ``u``'s dtype.
+
+    See: Gu and Dao, "Mamba: Linear-Time Sequence Modeling with Selective State Spaces",
+    https://arxiv.org/abs/2312.00752
+
+    Args:
+        u: input, (batch, dim, L).
+        delta: time steps before bias/softplus, (batch, dim, L).
+        A: state matrix (diagonal, real), (dim, N).
+        B: input projection, (batch, N, L) shared by all channels or (batch, G, N, L) with dim % G == 0,
+            channel ``d`` using group ``d // (dim // G)``.
+        C: output projection, same shape convention as ``B``.
+        D: skip connection, (dim,). Defaults to None (no skip).
+        z: gate, (batch, dim, L). Defaults to None (no gate).
+        delta_bias: added to ``delta`` before the softplus, (dim,). Defaults to None.
+        delta_softplus: apply softplus to ``delta``. Defaults to False.
+        return_last_state: also return the final state, (batch, dim, N), in the compute dtype (float32, or
+            float64 for float64 inputs), as mamba-ssm does. Defaults to False.
+        backend: ``"auto"`` (mamba-ssm's CUDA kernel for CUDA tensors when ``mamba_ssm`` imports, otherwise pure
+            PyTorch), ``"torch"`` or ``"mamba_ssm"``. Defaults to None: the environment variable
+            ``ZOO_SELECTIVE_SCAN_BACKEND`` if set, else ``"auto"``.
+
+    Raises:
+        ValueError: when a shape does not match, or the backend name is unknown.
+        RuntimeError: when ``"mamba_ssm"`` is forced but not importable or the tensors are not on CUDA.
+    """
+    with warnings.catch_warnings():  # under torch.jit.trace, shapes are constants of the trace anyway
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        _check_shapes(u, delta, A, B, C, D, z, delta_bias)
+    if _resolve_backend(backend, u.is_cuda) == "mamba_ssm":
+        return _mamba_ssm_fn()(u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state)
+    if torch.is_autocast_enabled(u.device.type):
+        with torch.autocast(u.device.type, enabled=False):
+            y, last = _torch_backend(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+    else:
+        y, last = _torch_backend(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+    return (y, last) if return_last_state else y

@@ -1,0 +1,211 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Tests of networks.layers.selective_scan against the naive step-by-step reference."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import pytest
+import torch
+
+from networks.layers import selective_scan
+from tests.reference_scan import reference_selective_scan
+
+__all__: list[str] = []
+
+# the package re-exports the function under the module's name, so fetch the module itself
+ss_module = importlib.import_module("networks.layers.selective_scan")
+
+
+def _make_inputs(batch, dim, length, n, groups, dtype=torch.float64, with_d=True, with_z=True, with_bias=True, seed=0):
+    """groups=0 means B/C shared by all channels, (batch, N, L)."""
+    g = torch.Generator().manual_seed(seed)
+    bc_shape = (batch, n, length) if groups == 0 else (batch, groups, n, length)
+    return {
+        "u": torch.randn(batch, dim, length, generator=g, dtype=dtype),
+        "delta": torch.rand(batch, dim, length, generator=g, dtype=dtype) * 0.6,
+        "A": -torch.rand(dim, n, generator=g, dtype=dtype) * 2 - 0.1,
+        "B": torch.randn(*bc_shape, generator=g, dtype=dtype),
+        "C": torch.randn(*bc_shape, generator=g, dtype=dtype),
+        "D": torch.randn(dim, generator=g, dtype=dtype) if with_d else None,
+        "z": torch.randn(batch, dim, length, generator=g, dtype=dtype) if with_z else None,
+        "delta_bias": torch.randn(dim, generator=g, dtype=dtype) * 0.5 if with_bias else None,
+    }
+
+
+def _run(fn, inputs, delta_softplus, return_last_state, **kwargs):
+    """Outputs and the gradients of every tensor input for a fixed, non-trivial loss."""
+    leaves = {k: v.clone().requires_grad_() for k, v in inputs.items() if v is not None}
+    args = {k: leaves.get(k) for k in inputs}
+    out = fn(**args, delta_softplus=delta_softplus, return_last_state=return_last_state, **kwargs)
+    y, last = out if return_last_state else (out, None)
+    weight = torch.cos(torch.arange(y.numel(), dtype=y.dtype)).view_as(y)
+    loss = (y * weight).sum() + (0 if last is None else (last * last).sum())
+    grads = torch.autograd.grad(loss, list(leaves.values()))
+    return [y] + ([] if last is None else [last]) + list(grads), list(leaves)
+
+
+CASES = [
+    # batch, dim, L, N, groups, D, z, bias, softplus, last state, chunk length (multiple chunks when < L)
+    (2, 8, 37, 4, 2, True, True, True, True, True, 1024),
+    (1, 6, 50, 3, 0, False, False, False, False, False, 1024),
+    (2, 8, 1, 4, 4, True, False, True, True, True, 1024),
+    (1, 4, 2, 2, 1, False, True, False, True, True, 1024),
+    (2, 12, 77, 5, 3, True, True, False, False, True, 16),
+    (1, 8, 64, 4, 0, True, False, True, True, False, 16),
+    (1, 4, 129, 2, 2, False, False, True, True, True, 20),
+]
+
+
+@pytest.mark.parametrize("batch,dim,length,n,groups,with_d,with_z,with_bias,softplus,last,chunk", CASES)
+def test_matches_reference_float64(
+    monkeypatch, batch, dim, length, n, groups, with_d, with_z, with_bias, softplus, last, chunk
+):
+    monkeypatch.setattr(ss_module, "_CHUNK", chunk)
+    inputs = _make_inputs(batch, dim, length, n, groups, with_d=with_d, with_z=with_z, with_bias=with_bias)
+    ours, names = _run(selective_scan, inputs, softplus, last, backend="torch")
+    ref, _ = _run(reference_selective_scan, inputs, softplus, last)
+    labels = ["y"] + (["last_state"] if last else []) + [f"grad {k}" for k in names]
+    for label, a, b in zip(labels, ours, ref):
+        assert a.dtype == torch.float64, label
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10, msg=lambda m, label=label: f"{label}: {m}")
+
+
+def test_gradcheck_tiny():
+    inputs = _make_inputs(1, 4, 6, 2, 2)
+    tensors = tuple(v.clone().requires_grad_() for v in inputs.values())
+
+    def fn(*args):
+        return selective_scan(*args, delta_softplus=True, return_last_state=True, backend="torch")
+
+    assert torch.autograd.gradcheck(fn, tensors, eps=1e-6, atol=1e-6)
+
+
+def test_float32_close_to_float64():
+    inputs = _make_inputs(2, 16, 300, 16, 4, seed=3)
+    y64 = selective_scan(**inputs, delta_softplus=True, backend="torch")
+    y32 = selective_scan(**{k: v.float() for k, v in inputs.items() if v is not None}, delta_softplus=True)
+    assert y32.dtype == torch.float32
+    torch.testing.assert_close(y32.double(), y64, rtol=1e-4, atol=1e-4)
+
+
+def test_half_input_and_autocast():
+    inputs = {k: v.float() for k, v in _make_inputs(1, 8, 40, 4, 2).items() if v is not None}
+    y32 = selective_scan(**inputs, delta_softplus=True)
+    y16 = selective_scan(**{k: v.bfloat16() for k, v in inputs.items()}, delta_softplus=True)
+    assert y16.dtype == torch.bfloat16
+    torch.testing.assert_close(y16.float(), y32, rtol=5e-2, atol=5e-2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ya = selective_scan(**inputs, delta_softplus=True)
+    assert ya.dtype == torch.float32
+    torch.testing.assert_close(ya, y32)
+
+
+def test_large_delta_a_is_stable():
+    inputs = _make_inputs(1, 8, 200, 4, 2, dtype=torch.float32)
+    inputs["delta"] = inputs["delta"] * 1e3  # delta * A down to about -1e3: every decay underflows to 0
+    inputs["A"] = inputs["A"] * 10
+    outs, _ = _run(selective_scan, inputs, True, True)
+    assert all(torch.isfinite(t).all() for t in outs)
+    tiny = {**inputs, "delta": inputs["delta"] * 1e-9, "delta_bias": None}  # decays of 1 - 1e-8: no growth, no NaN
+    outs, _ = _run(selective_scan, tiny, False, True)
+    assert all(torch.isfinite(t).all() for t in outs)
+
+
+def test_last_state_matches_a_split_sequence():
+    inputs = _make_inputs(1, 4, 30, 3, 1, with_d=False, with_z=False, with_bias=False)
+    y, last = selective_scan(**inputs, return_last_state=True)
+    assert last.shape == (1, 4, 3)
+    _, last_ref = reference_selective_scan(**inputs, return_last_state=True)
+    torch.testing.assert_close(last, last_ref)
+    assert y.shape == (1, 4, 30)
+
+
+@pytest.mark.parametrize(
+    "name,override,match",
+    [
+        ("u", {"u": torch.zeros(2, 8)}, "u must"),
+        ("delta", {"delta": torch.zeros(2, 8, 9)}, "delta must"),
+        ("A", {"A": torch.zeros(7, 4)}, "A must"),
+        ("B", {"B": torch.zeros(2, 4, 9)}, "B must"),
+        ("C", {"C": torch.zeros(2, 3, 4, 10)}, "C has 3 groups"),
+        ("B/C groups", {"C": torch.zeros(2, 4, 4, 10)}, "same number of groups"),
+        ("D", {"D": torch.zeros(4)}, "D must"),
+        ("z", {"z": torch.zeros(2, 8, 11)}, "z must"),
+        ("delta_bias", {"delta_bias": torch.zeros(8, 1)}, "delta_bias must"),
+    ],
+)
+def test_bad_shapes_raise(name, override, match):
+    inputs = {k: v for k, v in _make_inputs(2, 8, 10, 4, 2, dtype=torch.float32).items()}
+    inputs.update(override)
+    with pytest.raises(ValueError, match=match):
+        selective_scan(**inputs)
+
+
+def test_backend_selection(monkeypatch, caplog):
+    inputs = _make_inputs(1, 4, 5, 2, 0, dtype=torch.float32)
+    have_mamba = ss_module._mamba_ssm_fn() is not None
+    monkeypatch.setattr(ss_module, "_logged_backends", set())
+    monkeypatch.delenv(ss_module.BACKEND_ENV_VAR, raising=False)
+    with caplog.at_level(logging.INFO, logger=ss_module.__name__):
+        selective_scan(**inputs)
+        selective_scan(**inputs)
+    assert sum("'torch' backend" in r.getMessage() for r in caplog.records) == 1  # logged once
+    assert ss_module._resolve_backend(None, is_cuda=False) == "torch"  # CPU tensors never use the kernel
+    assert ss_module._resolve_backend("torch", is_cuda=True) == "torch"
+    monkeypatch.setenv(ss_module.BACKEND_ENV_VAR, "torch")
+    assert ss_module._resolve_backend(None, is_cuda=True) == "torch"
+    monkeypatch.setenv(ss_module.BACKEND_ENV_VAR, "cuda-please")
+    with pytest.raises(ValueError, match=ss_module.BACKEND_ENV_VAR):
+        selective_scan(**inputs)
+    with pytest.raises(ValueError, match="argument backend"):
+        selective_scan(**inputs, backend="fast")
+    monkeypatch.setenv(ss_module.BACKEND_ENV_VAR, "mamba_ssm")
+    with pytest.raises(RuntimeError, match="mamba_ssm"):
+        selective_scan(**inputs)  # CPU tensors (and, here, possibly no mamba_ssm either)
+    if not have_mamba:
+        monkeypatch.delenv(ss_module.BACKEND_ENV_VAR)
+        with pytest.raises(RuntimeError, match="cannot be imported"):
+            selective_scan(**inputs, backend="mamba_ssm")
+        assert ss_module._resolve_backend("auto", is_cuda=True) == "torch"
+
+
+def test_jit_trace_round_trip(tmp_path):
+    class Mixer(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.A_log = torch.nn.Parameter(torch.rand(8, 4))
+            self.D = torch.nn.Parameter(torch.ones(8))
+
+        def forward(self, u, delta, B, C):
+            return selective_scan(u, delta, -torch.exp(self.A_log), B, C, self.D, delta_softplus=True)
+
+    inputs = _make_inputs(1, 8, 45, 4, 2, dtype=torch.float32)
+    args = (inputs["u"], inputs["delta"], inputs["B"], inputs["C"])
+    module = Mixer().eval()
+    traced = torch.jit.trace(module, args)
+    torch.jit.save(traced, str(tmp_path / "mixer.pt"))
+    loaded = torch.jit.load(str(tmp_path / "mixer.pt"))
+    torch.testing.assert_close(loaded(*args), module(*args))
+
+
+@pytest.mark.gpu
+def test_matches_mamba_ssm_kernel():
+    if not torch.cuda.is_available() or ss_module._mamba_ssm_fn() is None:
+        pytest.skip("needs CUDA and mamba_ssm")
+    inputs = {k: v.float().cuda() for k, v in _make_inputs(2, 64, 300, 16, 4, seed=5).items()}
+    ours, _ = _run(selective_scan, inputs, True, True, backend="torch")
+    kernel, _ = _run(selective_scan, inputs, True, True, backend="mamba_ssm")
+    for a, b in zip(ours, kernel):
+        torch.testing.assert_close(a, b, rtol=2e-3, atol=2e-3)
