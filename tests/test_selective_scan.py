@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -26,6 +29,9 @@ __all__: list[str] = []
 
 # the package re-exports the function under the module's name, so fetch the module itself
 ss_module = importlib.import_module("networks.layers.selective_scan")
+HAVE_NUMBA = ss_module._numba_scan_fn() is not None
+needs_numba = pytest.mark.skipif(not HAVE_NUMBA, reason="numba is not installed")
+BACKENDS = ["torch", pytest.param("numba", marks=needs_numba)]
 
 
 def _make_inputs(batch, dim, length, n, groups, dtype=torch.float64, with_d=True, with_z=True, with_bias=True, seed=0):
@@ -68,13 +74,14 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("batch,dim,length,n,groups,with_d,with_z,with_bias,softplus,last,chunk", CASES)
 def test_matches_reference_float64(
-    monkeypatch, batch, dim, length, n, groups, with_d, with_z, with_bias, softplus, last, chunk
+    monkeypatch, backend, batch, dim, length, n, groups, with_d, with_z, with_bias, softplus, last, chunk
 ):
-    monkeypatch.setattr(ss_module, "_CHUNK", chunk)
+    monkeypatch.setattr(ss_module, "_CHUNK", chunk)  # the torch backend's chunking; numba has none
     inputs = _make_inputs(batch, dim, length, n, groups, with_d=with_d, with_z=with_z, with_bias=with_bias)
-    ours, names = _run(selective_scan, inputs, softplus, last, backend="torch")
+    ours, names = _run(selective_scan, inputs, softplus, last, backend=backend)
     ref, _ = _run(reference_selective_scan, inputs, softplus, last)
     labels = ["y"] + (["last_state"] if last else []) + [f"grad {k}" for k in names]
     for label, a, b in zip(labels, ours, ref):
@@ -82,12 +89,13 @@ def test_matches_reference_float64(
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10, msg=lambda m, label=label: f"{label}: {m}")
 
 
-def test_gradcheck_tiny():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gradcheck_tiny(backend):
     inputs = _make_inputs(1, 4, 6, 2, 2)
     tensors = tuple(v.clone().requires_grad_() for v in inputs.values())
 
     def fn(*args):
-        return selective_scan(*args, delta_softplus=True, return_last_state=True, backend="torch")
+        return selective_scan(*args, delta_softplus=True, return_last_state=True, backend=backend)
 
     assert torch.autograd.gradcheck(fn, tensors, eps=1e-6, atol=1e-6)
 
@@ -98,6 +106,78 @@ def test_float32_close_to_float64():
     y32 = selective_scan(**{k: v.float() for k, v in inputs.items() if v is not None}, delta_softplus=True)
     assert y32.dtype == torch.float32
     torch.testing.assert_close(y32.double(), y64, rtol=1e-4, atol=1e-4)
+
+
+@needs_numba
+def test_numba_float32_matches_torch_float32():
+    """float32 uses a polynomial expf in the numba kernels: as close to float64 as the torch backend is."""
+    inputs = _make_inputs(2, 16, 300, 16, 4, seed=3)
+    ref, _ = _run(selective_scan, inputs, True, True, backend="torch")
+    inputs32 = {k: v.float() for k, v in inputs.items()}
+    for backend in ("torch", "numba"):
+        outs, names = _run(selective_scan, inputs32, True, True, backend=backend)
+        for label, a, b in zip(["y", "last_state"] + names, outs, ref):
+            assert a.dtype == torch.float32, label
+            torch.testing.assert_close(a.double(), b, rtol=1e-4, atol=2e-4, msg=lambda m, lb=label: f"{lb}: {m}")
+    # every decay underflowing (delta * A down to about -1e4) stays finite
+    big = {**inputs32, "delta": inputs32["delta"] * 1e3, "A": inputs32["A"] * 10}
+    outs, _ = _run(selective_scan, big, True, True, backend="numba")
+    assert all(torch.isfinite(t).all() for t in outs)
+
+
+@needs_numba
+def test_numba_backend_selection(monkeypatch, caplog):
+    inputs = _make_inputs(1, 4, 5, 2, 0, dtype=torch.float32)
+    y_torch = selective_scan(**inputs, backend="torch")
+    monkeypatch.setenv(ss_module.BACKEND_ENV_VAR, "numba")
+    assert ss_module._resolve_backend(None, is_cuda=False) == "numba"
+    torch.testing.assert_close(selective_scan(**inputs), y_torch)
+    with pytest.raises(RuntimeError, match="CPU only"):
+        ss_module._resolve_backend(None, is_cuda=True)
+    monkeypatch.setattr(ss_module, "_numba_scan_fn", lambda: None)  # as if numba were not installed
+    with pytest.raises(RuntimeError, match="numba cannot be imported"):
+        selective_scan(**inputs)
+    assert ss_module._resolve_backend("auto", is_cuda=False) == "torch"  # auto falls back without numba
+    monkeypatch.undo()
+    assert ss_module._resolve_backend("auto", is_cuda=False) == "numba"  # installed: auto uses it on CPU
+    assert ss_module._resolve_backend("auto", is_cuda=False, is_cpu=False) == "torch"  # e.g. MPS tensors
+
+
+@needs_numba
+def test_numba_falls_back_to_torch_under_trace(caplog):
+    inputs = _make_inputs(1, 8, 45, 4, 2, dtype=torch.float32)
+    args = (inputs["u"], inputs["delta"], inputs["A"], inputs["B"], inputs["C"])
+
+    def fn(*a):
+        return selective_scan(*a, delta_softplus=True, backend="numba")
+
+    with caplog.at_level(logging.INFO, logger=ss_module.__name__):
+        traced = torch.jit.trace(fn, args)
+    assert any("falls back to 'torch'" in r.getMessage() for r in caplog.records)
+    torch.testing.assert_close(traced(*args), fn(*args), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.gpu
+def test_numba_on_cuda_raises():
+    if not torch.cuda.is_available() or not HAVE_NUMBA:
+        pytest.skip("needs CUDA and numba")
+    inputs = {k: v.float().cuda() for k, v in _make_inputs(1, 4, 5, 2, 0).items() if v is not None}
+    with pytest.raises(RuntimeError, match="CPU only"):
+        selective_scan(**inputs, backend="numba")
+
+
+def test_import_without_numba():
+    """numba is optional: the package imports and the default backend runs when numba cannot be imported."""
+    code = (
+        "import sys; sys.modules['numba'] = None\n"
+        "import torch\n"
+        "from networks.layers import selective_scan\n"
+        "assert 'networks.layers.selective_scan_numba' not in sys.modules\n"
+        "y = selective_scan(torch.randn(1, 4, 5), torch.rand(1, 4, 5), -torch.rand(4, 2), torch.randn(1, 2, 5),"
+        " torch.randn(1, 2, 5))\n"
+        "assert y.shape == (1, 4, 5)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=str(Path(__file__).resolve().parents[1]))
 
 
 def test_half_input_and_autocast():
@@ -158,6 +238,7 @@ def test_backend_selection(monkeypatch, caplog):
     have_mamba = ss_module._mamba_ssm_fn() is not None
     monkeypatch.setattr(ss_module, "_logged_backends", set())
     monkeypatch.delenv(ss_module.BACKEND_ENV_VAR, raising=False)
+    monkeypatch.setattr(ss_module, "_numba_scan_fn", lambda: None)  # the pure PyTorch default of a plain install
     with caplog.at_level(logging.INFO, logger=ss_module.__name__):
         selective_scan(**inputs)
         selective_scan(**inputs)

@@ -19,10 +19,14 @@ chunk instead of ``O(L)``, every operation touches a cache-sized block, and only
 factors appear (no ``exp(-cumsum)``), so large ``delta * A`` underflows to zero instead of overflowing.
 The backward pass is the same scheme run in reverse on the adjoint state, recomputing the forward states chunk by
 chunk from the chunk-start states saved by the forward pass.
+
+A ``"numba"`` backend (CPU only; chosen by ``"auto"`` when the optional numba package is installed) runs the same core recurrence as compiled loops, see
+``networks.layers.selective_scan_numba``; both backends share the wrapper (dtype, bias, softplus, D, gate).
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 import os
@@ -36,9 +40,9 @@ __all__ = ["selective_scan", "BACKEND_ENV_VAR"]
 
 logger = logging.getLogger(__name__)
 
-#: environment variable overriding the default backend (``auto``, ``torch`` or ``mamba_ssm``)
+#: environment variable overriding the default backend (``auto``, ``torch``, ``numba`` or ``mamba_ssm``)
 BACKEND_ENV_VAR = "ZOO_SELECTIVE_SCAN_BACKEND"
-_BACKENDS = ("auto", "torch", "mamba_ssm")
+_BACKENDS = ("auto", "torch", "numba", "mamba_ssm")
 # chunk length (memory bound: a few (batch, dim, N, chunk) float32 buffers) and the largest sub-chunk length;
 # chosen by measurement on a 2-core CPU at the Swin-UMamba stage sizes (see benchmarks/selective_scan.py)
 _CHUNK = 256
@@ -55,7 +59,17 @@ def _mamba_ssm_fn():
     return selective_scan_fn
 
 
-def _resolve_backend(backend: str | None, is_cuda: bool) -> str:
+def _numba_scan_fn():
+    """The numba core scan, or None when numba is not installed (an optional dependency, imported only here)."""
+    try:
+        module = importlib.import_module("networks.layers.selective_scan_numba")
+    except ImportError:
+        return None
+    return module.numba_scan
+
+
+def _resolve_backend(backend: str | None, is_cuda: bool, is_cpu: bool | None = None) -> str:
+    is_cpu = not is_cuda if is_cpu is None else is_cpu
     requested = backend
     if backend is None:
         backend = os.environ.get(BACKEND_ENV_VAR, "auto").strip().lower() or "auto"
@@ -65,7 +79,24 @@ def _resolve_backend(backend: str | None, is_cuda: bool) -> str:
     if backend not in _BACKENDS:
         raise ValueError(f"{source} must be one of {_BACKENDS}, got {backend!r}.")
     if backend == "auto":
-        backend = "mamba_ssm" if is_cuda and _mamba_ssm_fn() is not None else "torch"
+        # compiled kernels only when their optional package is installed; a plain install runs pure PyTorch
+        if is_cuda and _mamba_ssm_fn() is not None:
+            backend = "mamba_ssm"
+        elif is_cpu and _numba_scan_fn() is not None:
+            backend = "numba"
+        else:
+            backend = "torch"
+    elif backend == "numba":
+        if _numba_scan_fn() is None:
+            raise RuntimeError(
+                f"selective_scan backend 'numba' was requested ({source}) but numba cannot be imported; "
+                "install it with `pip install numba` (extra `.[numba]`) or use backend='torch'."
+            )
+        if not is_cpu:
+            raise RuntimeError(
+                f"selective_scan backend 'numba' was requested ({source}) but the inputs are CUDA tensors; "
+                "the numba kernels run on CPU only, use backend='mamba_ssm' or 'torch' on CUDA."
+            )
     elif backend == "mamba_ssm":
         if _mamba_ssm_fn() is None:
             raise RuntimeError(
@@ -300,7 +331,20 @@ def _scan_backward(u, delta, A, B, C, starts, gy, glast):
     return _cat(gu), _cat(gdelta), gA, gB, gC
 
 
-def _torch_backend(u, delta, A, B, C, D, z, delta_bias, delta_softplus):
+def _torch_core(u, delta, A, B, C):
+    """The pure-PyTorch core scan (y, last state); B, C: (batch, G, N, L) in the compute dtype."""
+    if torch.jit.is_tracing():
+        # tracing records the plain forward ops (a custom autograd.Function would not be exportable); the graph is
+        # specialised to these shapes like any trace, so the shape arithmetic warnings say nothing new
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            y, last, _ = _scan_forward(u.contiguous(), delta.contiguous(), A.contiguous(), B, C)
+        return y, last
+    return _SelectiveScanFunction.apply(u.contiguous(), delta.contiguous(), A.contiguous(), B, C)
+
+
+def _run_core(core, u, delta, A, B, C, D, z, delta_bias, delta_softplus):
+    """The wrapper shared by the CPU backends: compute dtype, bias, softplus, B/C groups, ``core``, D and gate."""
     dtype_in = u.dtype
     cdtype = torch.float64 if dtype_in == torch.float64 else torch.float32
     u, delta, A = u.to(cdtype), delta.to(cdtype), A.to(cdtype)
@@ -311,14 +355,7 @@ def _torch_backend(u, delta, A, B, C, D, z, delta_bias, delta_softplus):
     b, _, length = u.shape
     B = (B.unsqueeze(1) if B.dim() == 3 else B).to(cdtype)
     C = (C.unsqueeze(1) if C.dim() == 3 else C).to(cdtype)
-    if torch.jit.is_tracing():
-        # tracing records the plain forward ops (a custom autograd.Function would not be exportable); the graph is
-        # specialised to these shapes like any trace, so the shape arithmetic warnings say nothing new
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", torch.jit.TracerWarning)
-            y, last, _ = _scan_forward(u.contiguous(), delta.contiguous(), A.contiguous(), B, C)
-    else:
-        y, last = _SelectiveScanFunction.apply(u.contiguous(), delta.contiguous(), A.contiguous(), B, C)
+    y, last = core(u, delta, A, B, C)
     if D is not None:
         y = y + u * D.to(cdtype).unsqueeze(-1)
     if z is not None:
@@ -367,22 +404,33 @@ def selective_scan(
         delta_softplus: apply softplus to ``delta``. Defaults to False.
         return_last_state: also return the final state, (batch, dim, N), in the compute dtype (float32, or
             float64 for float64 inputs), as mamba-ssm does. Defaults to False.
-        backend: ``"auto"`` (mamba-ssm's CUDA kernel for CUDA tensors when ``mamba_ssm`` imports, otherwise pure
-            PyTorch), ``"torch"`` or ``"mamba_ssm"``. Defaults to None: the environment variable
-            ``ZOO_SELECTIVE_SCAN_BACKEND`` if set, else ``"auto"``.
+        backend: ``"auto"`` (mamba-ssm's CUDA kernel for CUDA tensors when ``mamba_ssm`` imports, the numba
+            kernels for CPU tensors when ``numba`` imports, otherwise pure PyTorch), ``"torch"``, ``"numba"``
+            (compiled CPU kernels, needs numba; under
+            ``torch.jit.trace`` it falls back to ``"torch"``) or ``"mamba_ssm"``. Defaults to None: the
+            environment variable ``ZOO_SELECTIVE_SCAN_BACKEND`` if set, else ``"auto"``.
 
     Raises:
         ValueError: when a shape does not match, or the backend name is unknown.
-        RuntimeError: when ``"mamba_ssm"`` is forced but not importable or the tensors are not on CUDA.
+        RuntimeError: when ``"mamba_ssm"`` is forced but not importable or the tensors are not on CUDA, or
+            ``"numba"`` is forced but not importable or the tensors are not on the CPU.
     """
     with warnings.catch_warnings():  # under torch.jit.trace, shapes are constants of the trace anyway
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         _check_shapes(u, delta, A, B, C, D, z, delta_bias)
-    if _resolve_backend(backend, u.is_cuda) == "mamba_ssm":
+    resolved = _resolve_backend(backend, u.is_cuda, u.device.type == "cpu")
+    if resolved == "mamba_ssm":
         return _mamba_ssm_fn()(u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state)
+    core = _torch_core
+    if resolved == "numba":
+        if torch.jit.is_tracing():
+            # a trace cannot record the numba call; the torch path records the same computation as plain ops
+            logger.info("selective_scan: backend 'numba' falls back to 'torch' under torch.jit.trace.")
+        else:
+            core = _numba_scan_fn()
     if torch.is_autocast_enabled(u.device.type):
         with torch.autocast(u.device.type, enabled=False):
-            y, last = _torch_backend(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+            y, last = _run_core(core, u, delta, A, B, C, D, z, delta_bias, delta_softplus)
     else:
-        y, last = _torch_backend(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+        y, last = _run_core(core, u, delta, A, B, C, D, z, delta_bias, delta_softplus)
     return (y, last) if return_last_state else y
