@@ -290,3 +290,18 @@ def test_matches_mamba_ssm_kernel():
     kernel, _ = _run(selective_scan, inputs, True, True, backend="mamba_ssm")
     for a, b in zip(ours, kernel):
         torch.testing.assert_close(a, b, rtol=2e-3, atol=2e-3)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_metatensor_inputs(backend):
+    """MONAI pipelines feed MetaTensors (subclasses of Tensor) through the networks: every backend must take them."""
+    from monai.data import MetaTensor
+
+    inputs = _make_inputs(2, 8, 37, 4, 2, dtype=torch.float32)
+    expected = selective_scan(**inputs, backend=backend, return_last_state=True)
+    meta = {k: (MetaTensor(v.detach().clone()).requires_grad_() if torch.is_tensor(v) else v) for k, v in inputs.items()}
+    y, last = selective_scan(**meta, backend=backend, return_last_state=True)
+    torch.testing.assert_close(torch.as_tensor(y), expected[0])
+    torch.testing.assert_close(torch.as_tensor(last), expected[1])
+    (y.sum() + last.sum()).backward()
+    assert all(t.grad is not None and torch.isfinite(t.grad).all() for t in meta.values() if torch.is_tensor(t))

@@ -238,7 +238,7 @@ def _scan_forward(u, delta, A, B, C):
     groups, n = B.shape[1:3]
     nchunks, t, s = _plan(length, _CHUNK, _MAX_SUB)
     ys, starts = [], []
-    state = u.new_zeros(b, dim, n)
+    state = u.new_zeros((b, dim, n))
     chunks = _chunk_layout(length, nchunks, t, s, delta, u, B.reshape(b, groups * n, length), C.reshape(b, -1, length))
     ws = _workspace((s, b, t // s, dim, n), u, ("dA", "dbu", "x"))
     for dl, ul, bl, cl in chunks:
