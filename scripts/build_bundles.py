@@ -17,8 +17,10 @@ Sources (edit these, not the generated files):
 - ``configs/segmentation_2d/{train,evaluate,inference,multi_gpu_train}.json``, ``logging.conf``: the generic
   2D segmentation workflow, written once for every bundle;
 - ``configs/networks/<name>.json``: network choices (``network_def``), also stackable at run time;
-- ``configs/bundles/<bundle>/bundle.json``: per bundle, the default network and, per config file, the ids
-  (``#``-paths, as on the ``monai.bundle`` command line) whose values differ from the generic workflow.
+- ``configs/bundles/<bundle>/bundle.json``: per bundle, the default network, a ``common`` section of ids set in
+  every standalone config (``train.json`` and ``inference.json``; ``evaluate``/``multi_gpu_train`` stack on
+  ``train.json`` and inherit them) and, per config file, the ids (``#``-paths, as on the ``monai.bundle`` command
+  line) whose values differ from the generic workflow.
 
 Output: ``bundle/<bundle>/configs/*.json`` and ``logging.conf``, self-contained (MONAI Label and the
 model-zoo copy a bundle folder alone). ``metadata.json`` stays hand-written in the bundle.
@@ -26,7 +28,7 @@ model-zoo copy a bundle folder alone). ``metadata.json`` stays hand-written in t
 Usage::
 
     python scripts/build_bundles.py build            # all bundles
-    python scripts/build_bundles.py build --names swin_umamba_nuclei_segmentation
+    python scripts/build_bundles.py build --names swin_umamba_brain_segmentation
     python scripts/build_bundles.py check            # exit 1 if a generated file is out of date
 """
 
@@ -45,7 +47,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = os.path.join(REPO, "configs")
 WORKFLOW_DIR = os.path.join(CONFIGS, "segmentation_2d")
 WORKFLOW_FILES = ("train", "evaluate", "inference", "multi_gpu_train")
-NETWORK_FILES = ("train", "inference")  # files that define network_def
+STANDALONE_FILES = ("train", "inference")  # files that define network_def and the shared keys
 
 
 def _load(path: str) -> dict:
@@ -85,16 +87,20 @@ def compose(bundle: str) -> dict[str, dict]:
     """
     spec_path = os.path.join(CONFIGS, "bundles", bundle, "bundle.json")
     spec = _load(spec_path)
-    unknown = set(spec) - {"network", *WORKFLOW_FILES}
+    unknown = set(spec) - {"network", "common", *WORKFLOW_FILES}
     if unknown:
-        raise KeyError(f"{spec_path}: unknown sections {sorted(unknown)}; expected 'network' and {WORKFLOW_FILES}.")
+        raise KeyError(
+            f"{spec_path}: unknown sections {sorted(unknown)}; expected 'network', 'common' and {WORKFLOW_FILES}."
+        )
     network = _load(os.path.join(CONFIGS, "networks", f"{spec['network']}.json"))
     out = {}
     for stem in WORKFLOW_FILES:
         config = _load(os.path.join(WORKFLOW_DIR, f"{stem}.json"))
-        if stem in NETWORK_FILES:
+        if stem in STANDALONE_FILES:
             for id_, value in network.items():
                 _set(config, id_, value, f"configs/networks/{spec['network']}.json")
+            for id_, value in spec.get("common", {}).items():
+                _set(config, id_, value, f"{spec_path} [common]")
         for id_, value in spec.get(stem, {}).items():
             _set(config, id_, value, f"{spec_path} [{stem}]")
         out[stem] = config

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from .checkpoint import AtomicCheckpointSaver, AtomicDiskSaver, ResumeCheckpointLoader
+from .cpu_budget import CPUTimeBudget
 from .figure import SegmentationFigureSaver
 from .freeze import EncoderFreezeHandler
 from .metrics_json import MetricsJSONSaver
@@ -22,6 +23,7 @@ __all__ = [
     "AtomicCheckpointSaver",
     "AtomicDiskSaver",
     "ResumeCheckpointLoader",
+    "CPUTimeBudget",
     "SegmentationFigureSaver",
     "EncoderFreezeHandler",
     "MetricsJSONSaver",

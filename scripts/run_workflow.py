@@ -1,0 +1,494 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Run a bundle's whole workflow (prepare data -> train -> evaluate -> infer) or compare networks under one CPU budget.
+
+Every step is a subprocess running the command a user would type (``python scripts/prepare_data.py ...``,
+``python -m monai.bundle run ...``, the same commands as the bundle READMEs); each command is printed before it
+runs. Run from anywhere; paths in the printed commands are relative to the repository root.
+
+Usage::
+
+    python scripts/run_workflow.py nuclei                       # defaults: bundle's network, 3 epochs
+    python scripts/run_workflow.py brain --network unet --epochs 10 --out_dir runs/brain_unet
+    python scripts/run_workflow.py nuclei --cpu_budget_s 150 --dry_run   # print the commands only
+    python scripts/run_workflow.py compare nuclei --networks "[swin_umamba,unet]" --cpu_budget_s 150
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import re
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import fire
+
+__all__ = ["DATASETS", "Workflow", "run", "compare", "publish", "results_table"]
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NETWORKS_DIR = os.path.join("configs", "networks")
+RESULTS_FILE = os.path.join("docs", "results.md")
+
+# workflow name -> (bundle folder name, prepared dataset name)
+DATASETS = {
+    "nuclei": ("swin_umamba_nuclei_segmentation", "nuclei2d"),
+    "brain": ("swin_umamba_brain_segmentation", "brain2d"),
+}
+# ``--small``: a reduced-width Swin-UMamba(-D) for short CPU runs (make main, the READMEs' quick start)
+SMALL_SWIN_UMAMBA = ["--network_def#feature_size", "16", "--network_def#dims", "[32,64,128,256]"]
+SMALL_SWIN_UMAMBA += ["--network_def#depths", "[1,1,1,1]"]
+NETWORK_NAMES = {
+    "swin_umamba": "SwinUMamba",
+    "swin_umamba_d": "SwinUMambaD",
+    "unet": "UNet",
+    "segresnet": "SegResNet",
+    "swinunetr": "SwinUNETR",
+}
+
+
+def _arg(value) -> str:
+    """A value as ``monai.bundle`` reads it from the command line (lists/tuples without spaces)."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_arg(v) for v in value) + "]"
+    return str(value)
+
+
+def _as_list(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return shlex.split(value)
+    return [str(v) for v in value]
+
+
+@dataclass
+class Workflow:
+    """
+    The commands of one bundle workflow.
+
+    Args:
+        dataset: ``nuclei`` or ``brain``.
+        network: a fragment ``configs/networks/<network>.json`` stacked on the bundle configs; ``None`` keeps the
+            bundle's default network.
+        data_dir: prepared dataset folder (default ``data/<nuclei2d|brain2d>``).
+        out_dir: folder for ``models/``, ``eval/``, ``test_images/`` and ``predictions/``; ``None`` writes into the
+            bundle folder (``models/``, ``eval/``, ``outputs/``), as the bundle README commands do.
+        epochs: training epochs (the upper bound when ``cpu_budget_s`` is set).
+        cpu_budget_s: stop training once this many CPU seconds were spent in training iterations
+            (``networks.handlers.CPUTimeBudget``); evaluation and inference then use the last weights
+            (``models/checkpoint_last.pt``, no model selection on the validation split).
+        patch_size: training/sliding-window patch (a multiple of 32); ``None`` keeps the bundle's.
+        batch_size, num_samples, warmup_epochs, num_workers: training overrides.
+        small: reduced-width Swin-UMamba(-D) (``SMALL_SWIN_UMAMBA``), for short CPU runs.
+        scan_backend: Swin-UMamba's selective-scan backend (``torch``, ``numba``, ``mamba_ssm``), set through the
+            ``ZOO_SELECTIVE_SCAN_BACKEND`` environment variable of the bundle commands; ``None`` keeps ``auto``.
+        overrides: extra ``--id value`` arguments for every bundle command.
+    """
+
+    dataset: str
+    network: str | None = None
+    data_dir: str | None = None
+    out_dir: str | None = None
+    epochs: int = 3
+    cpu_budget_s: float | None = None
+    patch_size: list[int] | None = None
+    batch_size: int = 2
+    num_samples: int = 2
+    warmup_epochs: int = 1
+    num_workers: int = 0
+    small: bool = False
+    scan_backend: str | None = None
+    overrides: str | list[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.small and (self.network or "swin_umamba").startswith("swin_umamba"):
+            self.overrides = SMALL_SWIN_UMAMBA + _as_list(self.overrides)
+        if self.dataset not in DATASETS:
+            raise ValueError(f"dataset '{self.dataset}' is not one of {sorted(DATASETS)}.")
+        if self.network is not None and not os.path.isfile(os.path.join(REPO, self.network_file)):
+            raise ValueError(f"network '{self.network}' has no fragment {self.network_file}.")
+
+    @property
+    def bundle(self) -> str:
+        return os.path.join("bundle", DATASETS[self.dataset][0])
+
+    @property
+    def data(self) -> str:
+        return self.data_dir or os.path.join("data", DATASETS[self.dataset][1])
+
+    @property
+    def network_file(self) -> str:
+        return os.path.join(NETWORKS_DIR, f"{self.network}.json")
+
+    @property
+    def ckpt_dir(self) -> str:
+        return os.path.join(self.out_dir, "models") if self.out_dir else os.path.join(self.bundle, "models")
+
+    @property
+    def eval_dir(self) -> str:
+        return os.path.join(self.out_dir, "eval") if self.out_dir else os.path.join(self.bundle, "eval")
+
+    @property
+    def test_images(self) -> str:
+        return os.path.join(self.out_dir or os.path.join(self.bundle, "outputs"), "test_images")
+
+    @property
+    def predictions(self) -> str:
+        return os.path.join(self.out_dir or os.path.join(self.bundle, "outputs"), "predictions")
+
+    def _bundle_cmd(self, *configs: str) -> list[str]:
+        files = [os.path.join(self.bundle, "configs", c) for c in configs]
+        if self.network:
+            files.insert(1, self.network_file)  # after the standalone file, before evaluate.json
+        config_arg = files[0] if len(files) == 1 else "[" + ",".join(f"'{f}'" for f in files) + "]"
+        cmd = [sys.executable, "-m", "monai.bundle", "run", "--config_file", config_arg]
+        cmd += ["--meta_file", os.path.join(self.bundle, "configs", "metadata.json")]
+        cmd += ["--logging_file", os.path.join(self.bundle, "configs", "logging.conf")]
+        cmd += ["--bundle_root", self.bundle, "--ckpt_dir", self.ckpt_dir]
+        if self.patch_size is not None:
+            cmd += ["--patch_size", _arg(self.patch_size)]
+        return cmd
+
+    def prepare_cmd(self) -> list[str]:
+        script = os.path.join("scripts", "prepare_data.py")
+        return [sys.executable, script, DATASETS[self.dataset][1], "--out", self.data]
+
+    def train_cmd(self) -> list[str]:
+        cmd = self._bundle_cmd("train.json") + ["--dataset_dir", self.data, "--output_dir", self.eval_dir]
+        cmd += ["--epochs", str(self.epochs), "--val_interval", str(self.epochs)]  # validate at the end only
+        cmd += ["--warmup_epochs", str(self.warmup_epochs), "--batch_size", str(self.batch_size)]
+        cmd += ["--num_samples", str(self.num_samples), "--num_workers", str(self.num_workers)]
+        if self.cpu_budget_s:
+            cmd += ["--cpu_budget_s", str(self.cpu_budget_s)]
+        return cmd + _as_list(self.overrides)
+
+    def evaluate_cmd(self) -> list[str]:
+        cmd = self._bundle_cmd("train.json", "evaluate.json") + ["--dataset_dir", self.data]
+        cmd += ["--output_dir", self.eval_dir, "--num_workers", str(self.num_workers)]
+        if self.cpu_budget_s:  # the budget may end training before the validation: evaluate the last weights
+            cmd += ["--ckpt_path", os.path.join(self.ckpt_dir, "checkpoint_last.pt")]
+        return cmd + _as_list(self.overrides)
+
+    def infer_cmd(self) -> list[str]:
+        cmd = self._bundle_cmd("inference.json") + ["--input_dir", self.test_images, "--output_dir", self.predictions]
+        if self.cpu_budget_s:
+            cmd += ["--checkpointloader#load_path", os.path.join(self.ckpt_dir, "checkpoint_last.pt")]
+        return cmd + _as_list(self.overrides)
+
+    def link_test_images(self) -> None:
+        """Symlink the test-split images into ``test_images`` (inference reads a folder)."""
+        with open(os.path.join(REPO, self.data, "dataset.json")) as f:
+            cases = json.load(f)["test"]
+        target = os.path.join(REPO, self.test_images)
+        os.makedirs(target, exist_ok=True)
+        for case in cases:
+            src = os.path.abspath(os.path.join(REPO, self.data, case["image"]))
+            link = os.path.join(target, os.path.basename(case["image"]))
+            if not os.path.lexists(link):
+                os.symlink(src, link)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment variables of the bundle commands."""
+        return {"ZOO_SELECTIVE_SCAN_BACKEND": self.scan_backend} if self.scan_backend else {}
+
+    def summary(self) -> dict:
+        """Test-split metrics (``eval/metrics_summary.json``) plus the CPU budget record if training wrote one."""
+        out = {}
+        for name in ("metrics_summary.json", "cpu_budget.json"):
+            path = os.path.join(REPO, self.eval_dir, name)
+            if os.path.isfile(path):
+                with open(path) as f:
+                    out.update(json.load(f))
+        return out
+
+
+def _quote(arg: str) -> str:
+    if re.fullmatch(r"[\w\-#./:=+]+", arg):
+        return arg  # '#' inside a word is not a shell comment
+    if "'" in arg and '"' not in arg and "$" not in arg:
+        return f'"{arg}"'  # config lists as the READMEs write them: "['a.json','b.json']"
+    return shlex.quote(arg)
+
+
+def _show(cmd: list[str]) -> str:
+    """The command as a user would type it (``python`` for this interpreter)."""
+    return " ".join(_quote("python" if c == sys.executable else c) for c in cmd)
+
+
+def _execute(cmd: list[str], dry_run: bool, log: str | None = None, env: dict[str, str] | None = None) -> None:
+    prefix = "".join(f"{k}={v} " for k, v in (env or {}).items())
+    print(f"\n$ {prefix}{_show(cmd)}", flush=True)
+    if dry_run:
+        return
+    env = dict(os.environ, PYTHONWARNINGS=os.environ.get("PYTHONWARNINGS", "ignore"), **(env or {}))
+    if log is None:
+        proc = subprocess.run(cmd, cwd=REPO, env=env)
+    else:
+        os.makedirs(os.path.dirname(log), exist_ok=True)
+        with open(log, "w") as f:
+            proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=f, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        where = f"; log: {os.path.relpath(log, REPO)}" if log else ""
+        raise RuntimeError(f"step failed with exit status {proc.returncode}{where}: {_show(cmd)}")
+
+
+def _metrics_line(dataset: str, m: dict) -> str:
+    line = f"== {DATASETS[dataset][1]} test split ({m.get('num_cases')} cases): Dice {m['test_mean_dice']:.4f}"
+    line += f" | NSD@{m['nsd_tolerance_pixels']:g}px {m['test_nsd']:.4f}"
+    if "test_instance_f1" in m:
+        line += f" | instance F1@IoU0.5 {m['test_instance_f1']:.4f}"
+    if "cpu_time_s" in m:
+        line += f" | training: {m['iterations']} iterations, {m['cpu_time_s']:.0f} CPU-s"
+    return line
+
+
+def run(dataset: str, dry_run: bool = False, skip_prepare: bool = False, skip_infer: bool = False, **kwargs) -> dict:
+    """
+    Prepare the data, train, evaluate on the test split and run inference on the test images.
+
+    Args:
+        dataset: ``nuclei`` or ``brain``.
+        dry_run: print the commands without running them.
+        skip_prepare: do not run ``prepare_data.py`` (the data folder exists).
+        skip_infer: stop after evaluation.
+        kwargs: options of :class:`Workflow` (``network``, ``data_dir``, ``out_dir``, ``epochs``, ``cpu_budget_s``,
+            ``patch_size``, ``batch_size``, ``num_samples``, ``warmup_epochs``, ``num_workers``, ``small``,
+            ``overrides``).
+
+    Returns:
+        the test-split summary (empty for a dry run).
+    """
+    wf = Workflow(dataset, **kwargs)
+    if not skip_prepare:
+        _execute(wf.prepare_cmd(), dry_run)
+    _execute(wf.train_cmd(), dry_run, env=wf.env)
+    _execute(wf.evaluate_cmd(), dry_run, env=wf.env)
+    if not skip_infer:
+        if not dry_run:
+            wf.link_test_images()
+        _execute(wf.infer_cmd(), dry_run, env=wf.env)
+    if dry_run:
+        return {}
+    m = wf.summary()
+    print("\n" + _metrics_line(dataset, m))
+    print(f"per-case metrics : {wf.eval_dir}/*_raw.csv, summary: {wf.eval_dir}/metrics_summary.json")
+    print(f"figure           : {wf.eval_dir}/cases.png")
+    best = "" if wf.cpu_budget_s else f"{wf.ckpt_dir}/model.pt (best), "
+    print(f"checkpoint       : {best}{wf.ckpt_dir}/checkpoint_last.pt (last, resume)")
+    if not skip_infer:
+        print(f"predictions      : {wf.predictions}/*_seg.nii.gz; TensorBoard: {wf.eval_dir}")
+    return m
+
+
+def count_parameters(wf: Workflow) -> int:
+    """Trainable parameters of the workflow's network (bundle train.json + network fragment + overrides)."""
+    from monai.bundle import ConfigParser
+
+    parser = ConfigParser()
+    files = [os.path.join(REPO, wf.bundle, "configs", "train.json")]
+    if wf.network:
+        files.append(os.path.join(REPO, wf.network_file))
+    parser.read_config(files)
+    args = _as_list(wf.overrides)
+    for key, value in zip(args[0::2], args[1::2]):
+        try:
+            parser[key.lstrip("-")] = json.loads(value)
+        except json.JSONDecodeError:
+            parser[key.lstrip("-")] = value
+    net = parser.get_parsed_content("network_def")
+    return sum(p.numel() for p in net.parameters() if p.requires_grad)
+
+
+def _extra_args(kwargs: dict) -> str:
+    return "".join(f" --{k} {shlex.quote(_arg(v))}" for k, v in kwargs.items() if k != "epochs")
+
+
+def _row_command(dataset: str, network: str, cpu_budget_s: float, extra: str) -> str:
+    cmd = f"python scripts/run_workflow.py {dataset} --network {network} --cpu_budget_s {cpu_budget_s:g}"
+    return cmd + f" --epochs 1000 --skip_infer --out_dir runs/compare/{dataset}/{network}" + extra
+
+
+def _replace_section(path: str, tag: str, text: str) -> None:
+    """Replace ``<!-- tag -->...<!-- /tag -->`` in ``path`` (append it if missing)."""
+    begin, end = f"<!-- {tag} -->", f"<!-- /{tag} -->"
+    block = f"{begin}\n{text.rstrip()}\n{end}"
+    doc = open(path).read() if os.path.isfile(path) else ""
+    if begin in doc and end in doc:
+        doc = doc[: doc.index(begin)] + block + doc[doc.index(end) + len(end) :]
+    else:
+        doc = doc.rstrip() + ("\n\n" if doc else "") + block + "\n"
+    with open(path + ".tmp", "w") as f:
+        f.write(doc)
+    os.replace(path + ".tmp", path)
+
+
+def compare(
+    dataset: str,
+    networks: str | list[str] = tuple(NETWORK_NAMES),
+    cpu_budget_s: float = 150.0,
+    results: str = RESULTS_FILE,
+    dry_run: bool = False,
+    **kwargs,
+) -> list[dict]:
+    """
+    Train and evaluate each network on the same data with the same CPU budget; publish a markdown table.
+
+    Each network gets ``runs/compare/<dataset>/<network>/{models,eval}`` and logs ``train.log``/``evaluate.log``;
+    a network that fails (e.g. cannot run at the bundle's patch size) gets a row saying so. See :func:`publish`.
+
+    Args:
+        dataset: ``nuclei`` or ``brain``.
+        networks: names of ``configs/networks/*.json`` fragments.
+        cpu_budget_s: CPU seconds of training per network.
+        results: markdown file for the table.
+        dry_run: print the commands only.
+        kwargs: further :class:`Workflow` options (``epochs`` defaults to 1000 so the budget ends training).
+    """
+    networks = [networks] if isinstance(networks, str) else list(networks)
+    kwargs.setdefault("epochs", 1000)
+    if not kwargs.pop("skip_prepare", False):
+        _execute(Workflow(dataset, data_dir=kwargs.get("data_dir")).prepare_cmd(), dry_run)
+    for net in networks:
+        wf = _compare_workflow(dataset, net, cpu_budget_s, kwargs)
+        try:
+            for step, cmd in (("train", wf.train_cmd()), ("evaluate", wf.evaluate_cmd())):
+                log = None if dry_run else os.path.join(REPO, wf.out_dir, f"{step}.log")
+                _execute(cmd, dry_run, log=log, env=wf.env)
+        except RuntimeError as err:
+            print(f"== {net}: {err}")
+    return [] if dry_run else publish(dataset, networks, cpu_budget_s, results, **kwargs)
+
+
+def _compare_workflow(dataset: str, network: str, cpu_budget_s: float, kwargs: dict) -> Workflow:
+    out_dir = os.path.join("runs", "compare", dataset, network)
+    return Workflow(dataset, network=network, out_dir=out_dir, cpu_budget_s=cpu_budget_s, **kwargs)
+
+
+def publish(
+    dataset: str,
+    networks: str | list[str] = tuple(NETWORK_NAMES),
+    cpu_budget_s: float = 150.0,
+    results: str = RESULTS_FILE,
+    **kwargs,
+) -> list[dict]:
+    """
+    Collect the outputs of :func:`compare` into a table: ``results`` (between ``<!-- results:<dataset> -->``
+    markers, other sections kept), the bundle README's section with the same markers, and the bundle
+    ``metadata.json`` ``eval_metrics`` (the bundle's default network, Swin-UMamba).
+
+    Args: as :func:`compare`.
+    """
+    networks = [networks] if isinstance(networks, str) else list(networks)
+    kwargs.setdefault("epochs", 1000)
+    rows = []
+    for net in networks:
+        wf = _compare_workflow(dataset, net, cpu_budget_s, kwargs)
+        row = {"network": net, "command": _row_command(dataset, net, cpu_budget_s, _extra_args(kwargs))}
+        row.update(wf.summary())
+        if "test_mean_dice" in row:
+            row["params"] = count_parameters(wf)
+        else:
+            logs = [os.path.join(REPO, wf.out_dir, f"{step}.log") for step in ("evaluate", "train")]
+            row["error"] = next((e for e in map(_last_error, logs) if e), "not run")
+        rows.append(row)
+        print(_metrics_line(dataset, row) if "test_mean_dice" in row else f"== {net}: {row['error']}")
+    table = results_table(dataset, rows, cpu_budget_s)
+    tag = f"results:{dataset}"
+    _replace_section(os.path.join(REPO, results), tag, table)
+    wf = Workflow(dataset)
+    readme = os.path.join(REPO, wf.bundle, "docs", "README.md")
+    if f"<!-- {tag} -->" in open(readme).read():
+        _replace_section(readme, tag, table)
+    default = next((r for r in rows if r["network"] == "swin_umamba" and "test_mean_dice" in r), None)
+    if default is not None:
+        _write_eval_metrics(os.path.join(REPO, wf.bundle, "configs", "metadata.json"), dataset, default, cpu_budget_s)
+    print(f"\ntable written to {results} and {os.path.relpath(readme, REPO)}")
+    return rows
+
+
+def _write_eval_metrics(meta_file: str, dataset: str, row: dict, cpu_budget_s: float) -> None:
+    with open(meta_file) as f:
+        meta = json.load(f)
+    metrics = {"test_mean_dice": round(row["test_mean_dice"], 4), "test_nsd": round(row["test_nsd"], 4)}
+    if "test_instance_f1" in row:
+        metrics["test_instance_f1"] = round(row["test_instance_f1"], 4)
+    metrics["nsd_tolerance_pixels"] = row["nsd_tolerance_pixels"]
+    metrics["note"] = (
+        f"{DATASETS[dataset][1]} test split after {cpu_budget_s:g} CPU-seconds of training on a 2-core CPU "
+        f"({row.get('iterations')} iterations, full width; docs/results.md): a CPU-budget comparison, not a "
+        "converged model"
+    )
+    meta["eval_metrics"] = metrics
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from build_bundles import render  # the JSON layout of the generated configs
+
+    with open(meta_file + ".tmp", "w") as f:
+        f.write(render(meta) + "\n")
+    os.replace(meta_file + ".tmp", meta_file)
+
+
+def _last_error(log: str) -> str | None:
+    if not os.path.isfile(log):
+        return None
+    lines = [line.strip() for line in open(log, errors="replace") if line.strip()]
+    errors = [line for line in lines if re.match(r"^[\w.]*(Error|Exception)\b", line)]
+    causes = [line for line in errors if "Failed to evaluate" not in line]  # monai.bundle wraps the cause
+    return (causes or errors or lines or [None])[-1]
+
+
+def results_table(dataset: str, rows: list[dict], cpu_budget_s: float) -> str:
+    """Markdown table of a comparison (one row per network)."""
+    f1 = dataset == "nuclei"
+    head = "| network | Dice | NSD | " + ("instance F1@0.5 | " if f1 else "") + "params | iterations | CPU s |"
+    lines = [
+        f"### {DATASETS[dataset][1]} (test split, {cpu_budget_s:g} CPU-seconds of training per network)",
+        "",
+        head,
+        "|" + "---|" * (head.count("|") - 1),
+    ]
+    for r in rows:
+        name = NETWORK_NAMES.get(r["network"], r["network"])
+        if "test_mean_dice" not in r:
+            cells = [name, f"failed: {r.get('error', '?')}", "", *([""] if f1 else []), "", "", ""]
+        else:
+            cells = [name, f"{r['test_mean_dice']:.4f}", f"{r['test_nsd']:.4f}"]
+            cells += [f"{r['test_instance_f1']:.4f}"] if f1 else []
+            cells += [f"{r['params'] / 1e6:.2f} M", str(r.get("iterations", "?")), f"{r.get('cpu_time_s', 0):.0f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    tol = next((r["nsd_tolerance_pixels"] for r in rows if "nsd_tolerance_pixels" in r), None)
+    lines += ["", f"NSD tolerance: {tol} pixels. Commands (one per row, from the repository root):", "", "```bash"]
+    lines += [r["command"] for r in rows] + ["```", ""]
+    lines.append(
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}, Python "
+        f"{platform.python_version()}; run {datetime.date.today().isoformat()}."
+    )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+
+    def _cli(func, *args):
+        def command(*more, **kwargs):
+            func(*args, *more, **kwargs)  # results are printed; return nothing so fire prints nothing more
+
+        command.__doc__ = func.__doc__
+        return command
+
+    commands = {"nuclei": _cli(run, "nuclei"), "brain": _cli(run, "brain")}
+    fire.Fire({**commands, "compare": _cli(compare), "publish": _cli(publish)})

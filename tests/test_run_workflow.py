@@ -1,0 +1,124 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""scripts/run_workflow.py: the commands it builds (dry run) and one tiny real end-to-end run."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.bundle_helpers import PYTHON, REPO_ROOT, subset_dataset
+
+SCRIPT = REPO_ROOT / "scripts" / "run_workflow.py"
+
+
+def _module():
+    """Import scripts/run_workflow.py once (a script, not a package module)."""
+    if "run_workflow" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("run_workflow", SCRIPT)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["run_workflow"] = module  # dataclasses resolve annotations through sys.modules
+        spec.loader.exec_module(module)
+    return sys.modules["run_workflow"]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    return subprocess.run([PYTHON, str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def _commands(stdout: str) -> list[str]:
+    return [line[2:] for line in stdout.splitlines() if line.startswith("$ ")]
+
+
+def test_dry_run_prints_bundle_commands():
+    net = "--network_def#feature_size 16 --network_def#dims [32,64,128,256]"
+    proc = _cli("nuclei", "--dry_run", "--epochs", "2", "--patch_size", "[128,128]", f"--overrides={net}")
+    assert proc.returncode == 0, proc.stderr
+    prepare, train, evaluate, infer = _commands(proc.stdout)
+    assert prepare == "python scripts/prepare_data.py nuclei2d --out data/nuclei2d"
+    bundle = "bundle/swin_umamba_nuclei_segmentation"
+    assert train.startswith(f"python -m monai.bundle run --config_file {bundle}/configs/train.json ")
+    assert "--epochs 2 --val_interval 2" in train and "--dataset_dir data/nuclei2d" in train
+    assert "--cpu_budget_s" not in train
+    assert f"\"['{bundle}/configs/train.json','{bundle}/configs/evaluate.json']\"" in evaluate
+    assert f"--input_dir {bundle}/outputs/test_images --output_dir {bundle}/outputs/predictions" in infer
+    for cmd in (train, evaluate, infer):
+        assert "--patch_size '[128,128]'" in cmd and "--network_def#dims '[32,64,128,256]'" in cmd
+        assert f"--meta_file {bundle}/configs/metadata.json --logging_file {bundle}/configs/logging.conf" in cmd
+
+
+def test_network_fragment_budget_and_out_dir():
+    wf = _module().Workflow("brain", network="unet", out_dir="runs/x", cpu_budget_s=30)
+    bundle = "bundle/swin_umamba_brain_segmentation"
+    train, evaluate = " ".join(wf.train_cmd()), " ".join(wf.evaluate_cmd())
+    assert f"['{bundle}/configs/train.json','configs/networks/unet.json']" in train
+    assert f"['{bundle}/configs/train.json','configs/networks/unet.json','{bundle}/configs/evaluate.json']" in evaluate
+    assert "--cpu_budget_s 30" in train and "--ckpt_dir runs/x/models --dataset_dir data/brain2d" in train
+    assert "--ckpt_path runs/x/models/checkpoint_last.pt" in evaluate and "--output_dir runs/x/eval" in evaluate
+    assert "--checkpointloader#load_path runs/x/models/checkpoint_last.pt" in " ".join(wf.infer_cmd())
+    small = " ".join(_module().Workflow("nuclei", small=True).train_cmd())
+    assert "--network_def#feature_size 16" in small and "--network_def#depths [1,1,1,1]" in small
+    assert "--network_def#depths" not in " ".join(_module().Workflow("nuclei", network="unet", small=True).train_cmd())
+
+
+def test_bad_arguments_fail_clearly():
+    module = _module()
+    with pytest.raises(ValueError, match="configs/networks/nope.json"):
+        module.Workflow("nuclei", network="nope")
+    with pytest.raises(ValueError, match="'liver'"):
+        module.Workflow("liver")
+
+
+def test_compare_dry_run_and_table(tmp_path):
+    proc = _cli("compare", "brain", "--networks", "[unet,segresnet]", "--cpu_budget_s", "20", "--dry_run")
+    assert proc.returncode == 0, proc.stderr
+    cmds = _commands(proc.stdout)
+    assert len(cmds) == 5 and "runs/compare/brain/segresnet/eval" in cmds[-1]
+    proc = _cli("compare", "brain", "--networks", "[swin_umamba]", "--scan_backend", "torch", "--dry_run")
+    assert _commands(proc.stdout)[1].startswith("ZOO_SELECTIVE_SCAN_BACKEND=torch python -m monai.bundle run")
+    module = _module()
+    rows = [
+        {"network": "unet", "command": "python scripts/run_workflow.py brain --network unet",
+         "test_mean_dice": 0.5, "test_nsd": 0.25, "params": 2_000_000, "iterations": 7, "cpu_time_s": 20.4,
+         "nsd_tolerance_pixels": 2.0},
+        {"network": "swinunetr", "command": "python scripts/run_workflow.py brain --network swinunetr",
+         "error": "ValueError: spatial dimensions must be divisible by 32"},
+    ]  # fmt: skip
+    table = module.results_table("brain", rows, 20)
+    assert "| UNet | 0.5000 | 0.2500 | 2.00 M | 7 | 20 |" in table
+    assert "| SwinUNETR | failed: ValueError: spatial dimensions must be divisible by 32 |" in table
+    assert "python scripts/run_workflow.py brain --network unet" in table
+    md = tmp_path / "results.md"
+    md.write_text("# Results\n\nintro\n")
+    module._replace_section(str(md), "results:brain", "old table")
+    module._replace_section(str(md), "results:brain", "new table")
+    assert md.read_text() == "# Results\n\nintro\n\n<!-- results:brain -->\nnew table\n<!-- /results:brain -->\n"
+
+
+def test_tiny_end_to_end(tmp_path, brain2d_dir):
+    """prepare is skipped (fixture data); train -> evaluate -> infer with a tiny UNet schedule under a CPU budget."""
+    data = subset_dataset(brain2d_dir, tmp_path / "data")
+    out = tmp_path / "out"
+    args = ["brain", "--skip_prepare", "--network", "unet", "--data_dir", str(data), "--out_dir", str(out)]
+    args += ["--epochs", "2", "--cpu_budget_s", "0.5", "--patch_size", "[64,64]", "--batch_size", "1"]
+    proc = _cli(*args, "--num_samples", "1")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    assert "== brain2d test split (2 cases): Dice" in proc.stdout
+    budget = json.loads((out / "eval" / "cpu_budget.json").read_text())
+    assert budget["exhausted"] and budget["iterations"] >= 1
+    assert len(list((out / "predictions").glob("*_seg.nii.gz"))) == 2
