@@ -18,7 +18,7 @@ runs. Run from anywhere; paths in the printed commands are relative to the repos
 
 Usage::
 
-    python scripts/run_workflow.py nuclei                       # defaults: bundle's network, 3 epochs
+    python scripts/run_workflow.py nuclei                       # defaults: bundle's network, 3 epochs (make main: --epochs 80 --small)
     python scripts/run_workflow.py brain --network unet --epochs 10 --out_dir runs/brain_unet
     python scripts/run_workflow.py nuclei --cpu_budget_s 150 --dry_run   # print the commands only
     python scripts/run_workflow.py compare nuclei --networks "[swin_umamba,unet]" --cpu_budget_s 150
