@@ -15,7 +15,9 @@ Compose the standalone bundle configs from the shared fragments in ``configs/``.
 Sources (edit these, not the generated files):
 
 - ``configs/segmentation_2d/{train,evaluate,inference,multi_gpu_train}.json``, ``logging.conf``: the generic
-  2D segmentation workflow, written once for every bundle;
+  2D segmentation workflow, written once for every bundle; ``common.json`` holds the ids that both standalone
+  files (``train.json``, ``inference.json``) need (paths, data geometry, normalisation, device, network, sliding
+  window), written once and merged into each of them after their ``imports``;
 - ``configs/networks/<name>.json``: network choices (``network_def``), also stackable at run time;
 - ``configs/bundles/<bundle>/bundle.json``: per bundle, the default network, a ``common`` section of ids set in
   every standalone config (``train.json`` and ``inference.json``; ``evaluate``/``multi_gpu_train`` stack on
@@ -48,6 +50,7 @@ CONFIGS = os.path.join(REPO, "configs")
 WORKFLOW_DIR = os.path.join(CONFIGS, "segmentation_2d")
 WORKFLOW_FILES = ("train", "evaluate", "inference", "multi_gpu_train")
 STANDALONE_FILES = ("train", "inference")  # files that define network_def and the shared keys
+COMMON_FILE = os.path.join(WORKFLOW_DIR, "common.json")
 
 
 def _load(path: str) -> dict:
@@ -75,6 +78,15 @@ def _set(config: dict, id_: str, value: Any, source: str) -> None:
         raise KeyError(f"{source}: id '{id_}' is not in the generic workflow config; add it there first.")
 
 
+def _with_common(config: dict, common: dict) -> dict:
+    """``config`` with the ids of ``common`` inserted right after its ``imports`` (model-zoo key order)."""
+    clash = sorted(set(config) & set(common))
+    if clash:
+        raise KeyError(f"ids {clash} are in both {COMMON_FILE} and a workflow file; keep them in one place.")
+    head = {"imports": config["imports"]} if "imports" in config else {}
+    return {**head, **common, **{k: v for k, v in config.items() if k != "imports"}}
+
+
 def compose(bundle: str) -> dict[str, dict]:
     """
     Compose the configs of one bundle.
@@ -97,6 +109,7 @@ def compose(bundle: str) -> dict[str, dict]:
     for stem in WORKFLOW_FILES:
         config = _load(os.path.join(WORKFLOW_DIR, f"{stem}.json"))
         if stem in STANDALONE_FILES:
+            config = _with_common(config, _load(COMMON_FILE))
             for id_, value in network.items():
                 _set(config, id_, value, f"configs/networks/{spec['network']}.json")
             for id_, value in spec.get("common", {}).items():
