@@ -21,7 +21,7 @@ from monai.networks.blocks.unetr_block import UnetrBasicBlock, UnetrUpBlock
 from monai.networks.layers.utils import get_norm_layer
 from torch import nn
 
-from networks.nets.vmamba import VMambaEncoder, check_input_shape
+from networks.nets.vmamba import VMambaEncoder, check_input_shape, check_network_args
 
 __all__ = ["SwinUMamba"]
 
@@ -76,15 +76,15 @@ class SwinUMamba(nn.Module):
         use_checkpoint: bool = False,
     ) -> None:
         super().__init__()
-        if spatial_dims != 2:
-            raise ValueError(f"`spatial_dims` must be 2 (Swin-UMamba is a 2D network), got {spatial_dims}.")
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if value < 1:
-                raise ValueError(f"`{name}` must be >= 1, got {value}.")
-        if feature_size < 1:
-            raise ValueError(f"`feature_size` must be >= 1, got {feature_size}.")
-        if len(dims) != len(depths) or len(dims) < 2:
-            raise ValueError(f"`dims` and `depths` must have the same length (>= 2), got {dims} and {depths}.")
+        check_network_args(
+            "Swin-UMamba",
+            spatial_dims,
+            dims,
+            depths,
+            in_channels=in_channels,
+            out_channels=out_channels,
+            feature_size=feature_size,
+        )
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.deep_supervision = deep_supervision

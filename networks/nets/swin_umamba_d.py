@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from networks.blocks import PatchExpand2D, VSSStage
-from networks.nets.vmamba import VMambaEncoder, check_input_shape
+from networks.nets.vmamba import VMambaEncoder, check_input_shape, check_network_args
 
 __all__ = ["SwinUMambaD"]
 
@@ -71,13 +71,9 @@ class SwinUMambaD(nn.Module):
         use_checkpoint: bool = False,
     ) -> None:
         super().__init__()
-        if spatial_dims != 2:
-            raise ValueError(f"`spatial_dims` must be 2 (Swin-UMamba-D is a 2D network), got {spatial_dims}.")
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if value < 1:
-                raise ValueError(f"`{name}` must be >= 1, got {value}.")
-        if len(dims) != len(depths) or len(dims) < 2:
-            raise ValueError(f"`dims` and `depths` must have the same length (>= 2), got {dims} and {depths}.")
+        check_network_args(
+            "Swin-UMamba-D", spatial_dims, dims, depths, in_channels=in_channels, out_channels=out_channels
+        )
         if decoder_depth < 1 or not 0.0 <= decoder_drop_path_rate < 1.0:
             raise ValueError(
                 f"`decoder_depth` must be >= 1 and `decoder_drop_path_rate` in [0, 1), got {decoder_depth}, "

@@ -22,7 +22,29 @@ from torch import nn
 
 from networks.blocks import PatchEmbed2D, PatchMerging2D, VSSStage
 
-__all__ = ["VMambaEncoder", "VMambaBackbone", "check_input_shape"]
+__all__ = ["VMambaEncoder", "VMambaBackbone", "check_input_shape", "check_network_args"]
+
+
+def check_network_args(
+    name: str, spatial_dims: int, dims: Sequence[int], depths: Sequence[int], **channels: int
+) -> None:
+    """
+    Validate the constructor arguments that every VMamba-based 2D network shares; errors quote the argument.
+
+    Args:
+        name: network name used in the messages.
+        spatial_dims: must be 2.
+        dims: channels per encoder stage; same length as ``depths``, at least 2 stages.
+        depths: blocks per encoder stage.
+        channels: channel-count arguments by name (e.g. ``in_channels=1``), each must be >= 1.
+    """
+    if spatial_dims != 2:
+        raise ValueError(f"`spatial_dims` must be 2 ({name} is a 2D network), got {spatial_dims}.")
+    for arg, value in channels.items():
+        if value < 1:
+            raise ValueError(f"`{arg}` must be >= 1, got {value}.")
+    if len(dims) != len(depths) or len(dims) < 2:
+        raise ValueError(f"`dims` and `depths` must have the same length (>= 2), got {dims} and {depths}.")
 
 
 def check_input_shape(x: torch.Tensor, in_channels: int, multiple: int, name: str) -> None:
@@ -171,8 +193,9 @@ class VMambaBackbone(nn.Module, BaseEncoder):
         pretrained: bool | str = False,
     ) -> None:
         super().__init__()
-        if spatial_dims != 2:
-            raise ValueError(f"`spatial_dims` must be 2 (VMamba scans 2D maps), got {spatial_dims}.")
+        check_network_args(
+            type(self).__name__, spatial_dims, dims, depths, in_channels=in_channels, stem_channels=stem_channels
+        )
         self.in_channels = in_channels
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, stem_channels, kernel_size=7, stride=2, padding=3),
