@@ -86,12 +86,13 @@ class Workflow:
         network: a fragment ``configs/networks/<network>.json`` stacked on the bundle configs; ``None`` keeps the
             bundle's default network.
         data_dir: prepared dataset folder (default ``data/<nuclei2d|brain2d>``).
-        out_dir: folder for ``models/``, ``eval/``, ``test_images/`` and ``predictions/``; ``None`` writes into the
-            bundle folder (``models/``, ``eval/``, ``outputs/``), as the bundle README commands do.
+        out_dir: folder for ``models/``, ``checkpoints/``, ``eval/``, ``test_images/`` and ``predictions/``; ``None``
+            writes into the bundle folder (``models/``, ``checkpoints/``, ``eval/``, ``outputs/``), as the bundle
+            README commands do.
         epochs: training epochs (the upper bound when ``cpu_budget_s`` is set).
         cpu_budget_s: stop training once this many CPU seconds were spent in training iterations
             (``networks.handlers.CPUTimeBudget``); evaluation and inference then use the last weights
-            (``models/checkpoint_last.pt``, no model selection on the validation split).
+            (``checkpoints/checkpoint_last.pt``, no model selection on the validation split).
         patch_size: training/sliding-window patch (a multiple of 32); ``None`` keeps the bundle's.
         batch_size, num_samples, warmup_epochs, num_workers: training overrides.
         small: reduced-width Swin-UMamba(-D) (``SMALL_SWIN_UMAMBA``), for short CPU runs.
@@ -140,6 +141,14 @@ class Workflow:
         return os.path.join(self.out_dir, "models") if self.out_dir else os.path.join(self.bundle, "models")
 
     @property
+    def resume_dir(self) -> str:
+        return os.path.join(self.out_dir or self.bundle, "checkpoints")
+
+    @property
+    def last_checkpoint(self) -> str:
+        return os.path.join(self.resume_dir, "checkpoint_last.pt")
+
+    @property
     def eval_dir(self) -> str:
         return os.path.join(self.out_dir, "eval") if self.out_dir else os.path.join(self.bundle, "eval")
 
@@ -170,6 +179,7 @@ class Workflow:
 
     def train_cmd(self) -> list[str]:
         cmd = self._bundle_cmd("train.json") + ["--dataset_dir", self.data, "--output_dir", self.eval_dir]
+        cmd += ["--resume_dir", self.resume_dir]
         cmd += ["--epochs", str(self.epochs), "--val_interval", str(self.epochs)]  # validate at the end only
         cmd += ["--warmup_epochs", str(self.warmup_epochs), "--batch_size", str(self.batch_size)]
         cmd += ["--num_samples", str(self.num_samples), "--num_workers", str(self.num_workers)]
@@ -181,13 +191,13 @@ class Workflow:
         cmd = self._bundle_cmd("train.json", "evaluate.json") + ["--dataset_dir", self.data]
         cmd += ["--output_dir", self.eval_dir, "--num_workers", str(self.num_workers)]
         if self.cpu_budget_s:  # the budget may end training before the validation: evaluate the last weights
-            cmd += ["--ckpt_path", os.path.join(self.ckpt_dir, "checkpoint_last.pt")]
+            cmd += ["--ckpt_path", self.last_checkpoint]
         return cmd + _as_list(self.overrides)
 
     def infer_cmd(self) -> list[str]:
         cmd = self._bundle_cmd("inference.json") + ["--input_dir", self.test_images, "--output_dir", self.predictions]
         if self.cpu_budget_s:
-            cmd += ["--checkpointloader#load_path", os.path.join(self.ckpt_dir, "checkpoint_last.pt")]
+            cmd += ["--checkpointloader#load_path", self.last_checkpoint]
         return cmd + _as_list(self.overrides)
 
     def link_test_images(self) -> None:
@@ -290,7 +300,7 @@ def run(dataset: str, dry_run: bool = False, skip_prepare: bool = False, skip_in
     print(f"per-case metrics : {wf.eval_dir}/*_raw.csv, summary: {wf.eval_dir}/metrics_summary.json")
     print(f"figure           : {wf.eval_dir}/cases.png")
     best = "" if wf.cpu_budget_s else f"{wf.ckpt_dir}/model.pt (best), "
-    print(f"checkpoint       : {best}{wf.ckpt_dir}/checkpoint_last.pt (last, resume)")
+    print(f"checkpoint       : {best}{wf.last_checkpoint} (last, resume)")
     if not skip_infer:
         print(f"predictions      : {wf.predictions}/*_seg.nii.gz; TensorBoard: {wf.eval_dir}")
     return m

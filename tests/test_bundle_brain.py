@@ -91,3 +91,20 @@ def test_bundle_keys():
 def test_data_licence_is_prepare_data_text():
     text = (BUNDLE / "docs" / "data_license.txt").read_text()
     assert load_prepare_data().licence_text("brain2d") in text
+
+
+def test_labels_outside_channel_def_stop_training(tmp_path, brain2d_dir):
+    """A binary mask saved as 0/255 (a common export) is refused before training, naming the file and the values."""
+    import nibabel as nib
+    import numpy as np
+
+    case = json.loads((brain2d_dir / "dataset.json").read_text())["training"][0]
+    mask = (np.asarray(nib.load(brain2d_dir / case["label"]).dataobj) > 0).astype(np.uint8) * 255
+    nib.save(nib.Nifti1Image(mask, nib.load(brain2d_dir / case["label"]).affine), tmp_path / "binary_mask.nii.gz")
+    item = {"image": str(brain2d_dir / case["image"]), "label": str(tmp_path / "binary_mask.nii.gz")}
+    (tmp_path / "dataset.json").write_text(json.dumps({"training": [item], "validation": [item]}))
+    bundle = copy_bundle(NAME, tmp_path / "b")
+    proc = run_bundle(bundle, ["train.json"], "--dataset_dir", str(tmp_path), *TINY_TRAIN, *TINY_NET)
+    assert proc.returncode != 0
+    assert "binary_mask.nii.gz' has values [255] that are not classes of this bundle" in proc.stderr
+    assert "0..10" in proc.stderr and not (bundle / "models" / "model.pt").exists()

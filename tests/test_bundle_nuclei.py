@@ -55,20 +55,21 @@ def test_train_writes_model(trained):
     bundle, _ = trained
     sd = torch.load(bundle / "models" / "model.pt", weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in sd.values()) and "stem.0.weight" in sd
-    last = torch.load(bundle / "models" / "checkpoint_last.pt", weights_only=True)
+    last = torch.load(bundle / "checkpoints" / "checkpoint_last.pt", weights_only=True)
     assert {"model", "optimizer", "lr_scheduler", "trainer", "best_model_saver"} <= set(last)
+    assert sorted(p.name for p in (bundle / "models").glob("*.pt")) == ["model.pt"]  # resume state kept out of models/
     assert last["trainer"]["epoch"] == 1 if "epoch" in last["trainer"] else last["trainer"]["iteration"] > 0
     assert list((bundle / "eval").glob("events.out.tfevents*")), "no TensorBoard log"
 
 
 def test_resume_continues_epochs(trained):
     bundle, data = trained
-    before = torch.load(bundle / "models" / "checkpoint_last.pt", weights_only=True)["trainer"]["iteration"]
+    before = torch.load(bundle / "checkpoints" / "checkpoint_last.pt", weights_only=True)["trainer"]["iteration"]
     args = TINY_TRAIN[:-1] + ["2"]  # --epochs 2
     proc = run_bundle(bundle, ["train.json"], "--dataset_dir", str(data), "--resume", "True", *args, *TINY_NET)
     check_ok(proc)
     assert "Restored all variables" in proc.stdout + proc.stderr
-    after = torch.load(bundle / "models" / "checkpoint_last.pt", weights_only=True)["trainer"]
+    after = torch.load(bundle / "checkpoints" / "checkpoint_last.pt", weights_only=True)["trainer"]
     assert after["iteration"] == 2 * before  # epoch 2 only was run on top of epoch 1
     assert "Epoch[2]" in proc.stdout + proc.stderr and "Epoch[1] " not in proc.stdout
 
@@ -158,7 +159,7 @@ def test_torchrun_two_process_gloo(tmp_path, nuclei2d_dir):
     proc = subprocess.run(cmd, cwd=bundle, env=env, capture_output=True, text=True, timeout=600)
     check_ok(proc)
     assert torch.load(bundle / "models" / "model.pt", weights_only=True)
-    assert torch.load(bundle / "models" / "checkpoint_last.pt", weights_only=True)["trainer"]["iteration"] == 1
+    assert torch.load(bundle / "checkpoints" / "checkpoint_last.pt", weights_only=True)["trainer"]["iteration"] == 1
 
 
 def _bad_dataset(tmp_path, nuclei2d_dir, mutate):

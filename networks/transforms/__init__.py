@@ -13,7 +13,17 @@
 
 from __future__ import annotations
 
+from .channels import LUMINANCE_WEIGHTS, RGBToLuminance, RGBToLuminanced
 from .deep_supervision import SelectFullResolution, SelectFullResolutiond
 from .input_checks import CheckInput, CheckInputd, check_datalist
 
-__all__ = ["SelectFullResolution", "SelectFullResolutiond", "CheckInput", "CheckInputd", "check_datalist"]
+__all__ = [
+    "LUMINANCE_WEIGHTS",
+    "RGBToLuminance",
+    "RGBToLuminanced",
+    "SelectFullResolution",
+    "SelectFullResolutiond",
+    "CheckInput",
+    "CheckInputd",
+    "check_datalist",
+]

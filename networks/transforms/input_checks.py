@@ -75,26 +75,33 @@ class CheckInput(Transform):
     Check one channel-first image (and optionally its label) before it reaches the network.
 
     Checks: number of spatial dimensions, number of image channels, finite intensities (no NaN/inf),
-    label with one channel and the same spatial shape as the image. Errors name the case file
-    (meta["filename_or_obj"] of a MetaTensor) and what was expected.
+    label with one channel and the same spatial shape as the image and, with ``num_classes``, label values that
+    are classes of the bundle (0 .. num_classes - 1, the keys of ``channel_def`` in its metadata). Errors name
+    the case file (meta["filename_or_obj"] of a MetaTensor) and what was expected.
 
     Args:
         num_channels: expected number of image channels. Defaults to 1.
         spatial_dims: expected number of spatial dimensions. Defaults to 2.
         check_finite: raise if the image has NaN or inf values. Defaults to True.
+        num_classes: if given, label values must be integers in [0, num_classes). Defaults to None (not checked).
     """
 
-    def __init__(self, num_channels: int = 1, spatial_dims: int = 2, check_finite: bool = True) -> None:
+    def __init__(
+        self, num_channels: int = 1, spatial_dims: int = 2, check_finite: bool = True, num_classes: int | None = None
+    ) -> None:
         self.num_channels = num_channels
         self.spatial_dims = spatial_dims
         self.check_finite = check_finite
+        self.num_classes = num_classes
 
-    def __call__(self, img: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+    def __call__(
+        self, img: torch.Tensor, label: torch.Tensor | None = None, check_classes: bool = True
+    ) -> torch.Tensor:
         case = _case_name(img)
         if img.ndim != self.spatial_dims + 1:
             raise ValueError(
-                f"case '{case}': image has shape {tuple(img.shape)}, expected channel-first with "
-                f"{self.spatial_dims} spatial dimensions ({self.spatial_dims + 1} dims in all)."
+                f"case '{case}': image has {img.ndim - 1} spatial dimensions (channel-first shape "
+                f"{tuple(img.shape)}), expected {self.spatial_dims} spatial dimensions."
             )
         if img.shape[0] != self.num_channels:
             raise ValueError(
@@ -110,7 +117,19 @@ class CheckInput(Transform):
                     f"case '{case}': label '{label_case}' has shape {tuple(label.shape)}, expected "
                     f"{(1, *img.shape[1:])} (one channel, same spatial shape as the image)."
                 )
+            if check_classes and self.num_classes is not None:
+                self._check_classes(label, label_case)
         return img
+
+    def _check_classes(self, label: torch.Tensor, label_case: str) -> None:
+        values = torch.unique(torch.as_tensor(label))
+        bad = values[(values != values.round()) | (values < 0) | (values >= self.num_classes)]
+        if bad.numel():
+            shown = ", ".join(f"{v:g}" for v in bad[:10].tolist()) + (", ..." if bad.numel() > 10 else "")
+            raise ValueError(
+                f"label '{label_case}' has values [{shown}] that are not classes of this bundle: expected integers "
+                f"0..{self.num_classes - 1} (the channel_def of its metadata.json)."
+            )
 
 
 class CheckInputd(MapTransform):
@@ -124,6 +143,9 @@ class CheckInputd(MapTransform):
         num_channels: expected number of image channels. Defaults to 1.
         spatial_dims: expected number of spatial dimensions. Defaults to 2.
         check_finite: raise if the image has NaN or inf values. Defaults to True.
+        num_classes: if given, the values of ``class_keys`` must be integers in [0, num_classes).
+        class_keys: label keys holding class maps (checked against ``num_classes``); other label keys, e.g.
+            instance ids, are only checked for shape. Defaults to ("label",).
     """
 
     def __init__(
@@ -133,16 +155,21 @@ class CheckInputd(MapTransform):
         num_channels: int = 1,
         spatial_dims: int = 2,
         check_finite: bool = True,
+        num_classes: int | None = None,
+        class_keys: KeysCollection = ("label",),
     ) -> None:
         super().__init__(image_key, allow_missing_keys=False)
         self.image_key = image_key
         self.label_keys = [label_keys] if isinstance(label_keys, str) else list(label_keys)
-        self.checker = CheckInput(num_channels=num_channels, spatial_dims=spatial_dims, check_finite=check_finite)
+        self.class_keys = {class_keys} if isinstance(class_keys, str) else set(class_keys)
+        self.checker = CheckInput(
+            num_channels=num_channels, spatial_dims=spatial_dims, check_finite=check_finite, num_classes=num_classes
+        )
 
     def __call__(self, data: Mapping[Hashable, torch.Tensor]) -> dict[Hashable, torch.Tensor]:
         d = dict(data)
         self.checker(d[self.image_key])
         for key in self.label_keys:
             if key in d:
-                self.checker(d[self.image_key], d[key])
+                self.checker(d[self.image_key], d[key], check_classes=key in self.class_keys)
         return d
