@@ -54,6 +54,25 @@ def subset_dataset(src: Path, dest: Path, n_train: int = 2, n_val: int = 1, n_te
     return dest
 
 
+def write_overrides(bundle: Path, overrides: dict[str, dict]) -> None:
+    """Write ``{config file: {id: value}}`` into a bundle copy's configs, for tools that read the files as they are
+    (MONAI Label passes no command-line overrides)."""
+    from monai.bundle import ConfigParser
+
+    for name, values in overrides.items():
+        path = Path(bundle) / "configs" / name
+        parser = ConfigParser()
+        parser.read_config(str(path))
+        for id_, value in values.items():
+            parser[id_] = value
+        ConfigParser.export_config_file(parser.get(), str(path), indent=4)
+
+
+def cli_pairs(args: list[str]) -> dict:
+    """``["--a#b", "[1,2]", ...]`` (command-line overrides such as TINY_NET) as ``{"a#b": [1, 2], ...}``."""
+    return {k[2:]: json.loads(v) for k, v in zip(args[::2], args[1::2])}
+
+
 def run_bundle(bundle: Path, config_files: list[str], *args: str, module: str = "run", timeout: int = 600):
     """Run ``python -m monai.bundle <module>`` in ``bundle``; return the completed process (raises on timeout)."""
     configs = "[" + ",".join(f"'{bundle / 'configs' / c}'" for c in config_files) + "]"
