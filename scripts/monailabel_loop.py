@@ -57,7 +57,7 @@ APP_ENV = {"MONAI_LABEL_DATASTORE_AUTO_RELOAD": "false", "MONAI_LABEL_SESSIONS":
 
 def _pip(python: Path, *args: str) -> None:
     cmd = [str(python), "-m", "pip", "install", "-q", *args]
-    print("+", " ".join(cmd), flush=True)
+    print("+", " ".join(cmd), file=sys.stderr, flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"pip install {' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
