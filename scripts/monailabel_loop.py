@@ -35,6 +35,7 @@ Only the standard library is imported at the top: the same file runs in the proj
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -69,7 +70,8 @@ def venv(path: str | None = None) -> str:
 
     The venv is cached (default ``~/.cache/monai-mamba-zoo/venv-monailabel-0.8.5``, or ``$ZOO_MONAILABEL_VENV``),
     so a fresh clone reuses it; this project is (re)installed into it in editable mode whenever the venv last saw
-    another checkout. A stamp file written last marks a complete build; a half-built venv is rebuilt.
+    another checkout or another ``setup.cfg``. A stamp file written last marks a complete build; a half-built venv
+    is rebuilt.
 
     Args:
         path: the venv folder. Defaults to the cached location above.
@@ -82,17 +84,19 @@ def venv(path: str | None = None) -> str:
     with open(f"{root}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time, also across concurrent test sessions
         state = json.loads(stamp.read_text()) if stamp.is_file() else {}
+        setup_hash = hashlib.sha256((REPO / "setup.cfg").read_bytes()).hexdigest()
         if state.get("spec") != spec:
             shutil.rmtree(root, ignore_errors=True)
             subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
             _pip(python, "--upgrade", "pip")
             _pip(python, *TORCH_REQUIREMENTS)
             _pip(python, *MONAILABEL_REQUIREMENTS)
-            _pip(python, "-e", str(REPO))  # the project's own requirements, resolved against MONAI Label's pins
-            state = {"spec": spec, "repo": str(REPO)}
-        elif state.get("repo") != str(REPO):
+            state = {"spec": spec}
+        if state.get("setup_cfg") != setup_hash:  # new or changed requirements: resolve them against MONAI Label's
+            _pip(python, "-e", str(REPO))
+        elif state.get("repo") != str(REPO):  # same requirements, another checkout: only re-point the editable install
             _pip(python, "--no-deps", "-e", str(REPO))
-            state["repo"] = str(REPO)
+        state.update(repo=str(REPO), setup_cfg=setup_hash)
         tmp = stamp.with_suffix(".tmp")
         tmp.write_text(json.dumps(state))
         os.replace(tmp, stamp)
