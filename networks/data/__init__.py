@@ -9,7 +9,6 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-
 """Data helpers shared by the zoo's bundles."""
 
 from __future__ import annotations

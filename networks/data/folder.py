@@ -9,7 +9,6 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-
 """Inference on a folder of users' files: find the readable images, screen them, skip and report the bad ones."""
 
 from __future__ import annotations

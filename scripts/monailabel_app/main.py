@@ -9,7 +9,6 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-
 """
 MONAI Label app for this project's bundles: MONAI Label's ``monaibundle`` sample app (copied beside this file as
 ``stock_main.py`` by ``scripts/monailabel_loop.py app``) with two fixes for a bundle that has no trained model yet.
