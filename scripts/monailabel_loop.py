@@ -34,8 +34,6 @@ Only the standard library is imported at the top: the same file runs in the proj
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -44,24 +42,17 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module below, also in MONAI Label's venv
+from cached_venv import TORCH_REQUIREMENTS, cached_venv  # noqa: E402
+
 MONAILABEL_VERSION = "0.8.5"
 # one pip command: without the pydicom pin the app fails to import (../shared/bundle-conventions.md)
 MONAILABEL_REQUIREMENTS = [f"monailabel=={MONAILABEL_VERSION}", "monai==1.6.1", "pydicom<3"]
-TORCH_REQUIREMENTS = ["torch==2.14.1", "torchvision==0.29.1"]
 DEFAULT_VENV = Path(
     os.environ.get("ZOO_MONAILABEL_VENV", f"~/.cache/monai-mamba-zoo/venv-monailabel-{MONAILABEL_VERSION}")
 )
 # offline app settings: bundles from the app's model folder, no SAM2 download, no background datastore reload
 APP_ENV = {"MONAI_LABEL_DATASTORE_AUTO_RELOAD": "false", "MONAI_LABEL_SESSIONS": "false"}
-
-
-def _pip(python: Path, *args: str) -> None:
-    cmd = [str(python), "-m", "pip", "install", "-q", *args]
-    print("+", " ".join(cmd), file=sys.stderr, flush=True)
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"pip install {' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
 
 
 def venv(path: str | None = None) -> str:
@@ -76,31 +67,8 @@ def venv(path: str | None = None) -> str:
     Args:
         path: the venv folder. Defaults to the cached location above.
     """
-    root = Path(path or DEFAULT_VENV).expanduser()
-    python = root / "bin" / "python"
-    stamp = root / ".zoo-stamp.json"
     spec = {"torch": TORCH_REQUIREMENTS, "monailabel": MONAILABEL_REQUIREMENTS}
-    root.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{root}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time, also across concurrent test sessions
-        state = json.loads(stamp.read_text()) if stamp.is_file() else {}
-        setup_hash = hashlib.sha256((REPO / "setup.cfg").read_bytes()).hexdigest()
-        if state.get("spec") != spec:
-            shutil.rmtree(root, ignore_errors=True)
-            subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
-            _pip(python, "--upgrade", "pip")
-            _pip(python, *TORCH_REQUIREMENTS)
-            _pip(python, *MONAILABEL_REQUIREMENTS)
-            state = {"spec": spec}
-        if state.get("setup_cfg") != setup_hash:  # new or changed requirements: resolve them against MONAI Label's
-            _pip(python, "-e", str(REPO))
-        elif state.get("repo") != str(REPO):  # same requirements, another checkout: only re-point the editable install
-            _pip(python, "--no-deps", "-e", str(REPO))
-        state.update(repo=str(REPO), setup_cfg=setup_hash)
-        tmp = stamp.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state))
-        os.replace(tmp, stamp)
-    return str(python)
+    return cached_venv(path or DEFAULT_VENV, spec, install_project=True)
 
 
 def _monailabel_package(python: str) -> Path:

@@ -21,6 +21,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .atomic import write_json_atomic
+
 __all__ = ["IMAGE_SUFFIXES", "image_datalist", "screen_datalist", "exit_if_skipped", "distinct_output_name"]
 
 logger = logging.getLogger(__name__)
@@ -113,14 +115,6 @@ def _reason(err: BaseException, path: str) -> str:
     return " ".join(text.split())
 
 
-def _write_json_atomic(path: str, doc: Any) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(doc, f, indent=1)
-    os.replace(tmp, path)
-
-
 def screen_datalist(
     datalist: Sequence[Mapping[str, Any]], transform: Callable, errors_file: str, key: str = "image"
 ) -> list[dict]:
@@ -153,7 +147,7 @@ def screen_datalist(
             skipped.append({"file": str(item[key]), "error": reason})
         else:
             usable.append(dict(item))
-    _write_json_atomic(errors_file, skipped)
+    write_json_atomic(errors_file, skipped)
     if not usable:
         sys.exit(_summary(skipped, errors_file, "no usable input file"))
     return usable

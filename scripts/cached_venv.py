@@ -1,0 +1,69 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Build once, then reuse, a virtual environment for a tool we test against but do not depend on.
+
+Used for MONAI Label (``monailabel_loop.py``) and for nnunetv2 (``nnunet_reference.py``). Requirement groups are
+installed in order, one pip command each; a stamp file written last marks a complete build (a half-built venv is
+rebuilt) and a lock file serialises concurrent builds. Optionally this project is installed in editable mode, again
+whenever the venv last saw another checkout or another ``setup.cfg``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TORCH_REQUIREMENTS = ["torch==2.14.1", "torchvision==0.29.1"]
+
+
+def pip_install(python: Path, *args: str) -> None:
+    """``python -m pip install -q args``, raising with pip's error output on failure."""
+    cmd = [str(python), "-m", "pip", "install", "-q", *args]
+    print("+", " ".join(cmd), file=sys.stderr, flush=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"pip install {' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+
+
+def cached_venv(root: str | os.PathLike, spec: dict[str, list[str]], install_project: bool = False) -> str:
+    """Return the python of the venv at ``root`` holding ``spec`` (name -> requirements), building it if needed."""
+    root = Path(root).expanduser()
+    python = root / "bin" / "python"
+    stamp = root / ".zoo-stamp.json"
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{root}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time, also across concurrent test sessions
+        state = json.loads(stamp.read_text()) if stamp.is_file() else {}
+        if state.get("spec") != spec:
+            shutil.rmtree(root, ignore_errors=True)
+            subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
+            pip_install(python, "--upgrade", "pip")
+            for requirements in spec.values():
+                pip_install(python, *requirements)
+            state = {"spec": spec}
+        if install_project:
+            setup_hash = hashlib.sha256((REPO / "setup.cfg").read_bytes()).hexdigest()
+            if state.get("setup_cfg") != setup_hash:  # new or changed requirements: resolve them in this venv
+                pip_install(python, "-e", str(REPO))
+            elif state.get("repo") != str(REPO):  # same requirements, another checkout: only re-point the install
+                pip_install(python, "--no-deps", "-e", str(REPO))
+            state.update(repo=str(REPO), setup_cfg=setup_hash)
+        tmp = stamp.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state))
+        os.replace(tmp, stamp)
+    return str(python)
