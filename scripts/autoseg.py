@@ -1,0 +1,139 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""nnU-Net's self-configuring recipe with MONAI parts: verify, fingerprint, plan and preprocess a dataset.
+
+Usage::
+
+    python scripts/autoseg.py verify --dataset_dir RAW
+    python scripts/autoseg.py plan --dataset_dir RAW --work_dir WORK [--planner default|resenc_m|cpu]
+        [--memory_target_gb 8] [--seconds_per_iteration 2]
+    python scripts/autoseg.py preprocess --dataset_dir RAW --work_dir WORK [--configurations 2d,3d_fullres]
+        [--plans_file nnUNetPlans.json]
+
+``RAW`` is an nnU-Net v2 raw folder or an MSD/Decathlon folder. ``WORK`` receives ``dataset.json``,
+``dataset_fingerprint.json``, ``plans.json`` (nnunetv2's layout) and one preprocessed folder per configuration.
+Bad cases are reported, listed in ``WORK/errors_<stage>.json`` and skipped; ``--strict`` stops on them instead.
+The code lives in ``networks.apps.autoseg``; this script only parses arguments and prints summaries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+from networks.apps.autoseg import workflow  # noqa: E402
+from networks.apps.autoseg.dataset import CaseError, DatasetIntegrityError  # noqa: E402
+from networks.apps.autoseg.image_io import ImageReadError  # noqa: E402
+
+USER_ERRORS = (DatasetIntegrityError, CaseError, ImageReadError, FileNotFoundError, ValueError)
+
+
+def _summary(plans: dict) -> str:
+    lines = [
+        f"plans {plans['plans_name']} ({plans['experiment_planner_used']}), transpose {plans['transpose_forward']}"
+    ]
+    for name, c in plans["configurations"].items():
+        if "patch_size" not in c:
+            lines.append(f"  {name}: inherits {c.get('inherits_from')}, previous stage {c.get('previous_stage')}")
+            continue
+        arch = c["architecture"]["arch_kwargs"]
+        line = (
+            f"  {name}: spacing {[round(s, 4) for s in c['spacing']]}, patch {c['patch_size']}, batch "
+            f"{c['batch_size']}, stages {arch['n_stages']}, median shape "
+            f"{[round(s) for s in c['median_image_size_in_voxels']]}, norm {c['normalization_schemes']}"
+        )
+        if "cpu_time_model" in c:
+            line += f", predicted {c['cpu_time_model']['predicted_seconds_per_iteration']:.2f} s/iteration"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _run(fn, *args, **kwargs):
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        return fn(*args, **kwargs)
+    except USER_ERRORS as err:
+        sys.exit(f"error: {err}")
+
+
+def verify(dataset_dir: str, num_processes: int | None = None) -> None:
+    """Check every training case (files, shapes, spacings, channels, NaN, label values); exit 1 on problems."""
+    problems = _run(workflow.verify, dataset_dir, num_processes)
+    for case, reason in sorted(problems.items()):
+        print(f"{case}: {reason}")
+    if problems:
+        sys.exit(f"error: {len(problems)} bad case(s) in {dataset_dir}")
+    print(f"{dataset_dir}: every training case passed the integrity check")
+
+
+def fingerprint(
+    dataset_dir: str, work_dir: str, num_processes: int | None = None, strict: bool = False, overwrite: bool = False
+) -> None:
+    """Write WORK/dataset_fingerprint.json (nnU-Net v2's keys)."""
+    result = _run(workflow.fingerprint, dataset_dir, work_dir, num_processes, strict, overwrite)
+    print(f"{len(result['spacings'])} case(s) -> {Path(work_dir) / 'dataset_fingerprint.json'}")
+    print(json.dumps(result["foreground_intensity_properties_per_channel"], indent=1))
+
+
+def plan(
+    dataset_dir: str,
+    work_dir: str,
+    planner: str = "default",
+    memory_target_gb: float = 8,
+    seconds_per_iteration: float = 2.0,
+    plans_file: str | None = None,
+    num_processes: int | None = None,
+    strict: bool = False,
+) -> None:
+    """Fingerprint if needed, then plan; write WORK/plans.json (nnunetv2's plans layout)."""
+    plans = _run(
+        workflow.plan,
+        dataset_dir,
+        work_dir,
+        planner,
+        memory_target_gb,
+        seconds_per_iteration,
+        plans_file,
+        num_processes,
+        strict,
+    )
+    print(_summary(plans))
+    print(f"-> {Path(work_dir) / (plans_file or 'plans.json')}")
+
+
+def preprocess(
+    dataset_dir: str,
+    work_dir: str,
+    plans_file: str | None = None,
+    configurations: str | None = None,
+    num_processes: int | None = None,
+    strict: bool = False,
+) -> None:
+    """Preprocess the training cases for each configuration (plans first if WORK has none)."""
+    if isinstance(configurations, (list, tuple)):
+        configurations = ",".join(configurations)
+    outputs = _run(workflow.preprocess, dataset_dir, work_dir, plans_file, configurations, num_processes, strict)
+    for name, folder in outputs.items():
+        print(f"{name}: {len(list(folder.glob('*.json')))} case(s) in {folder}")
+
+
+def main() -> None:
+    import fire
+
+    fire.Fire({"verify": verify, "fingerprint": fingerprint, "plan": plan, "preprocess": preprocess})
+
+
+if __name__ == "__main__":
+    main()
