@@ -129,6 +129,13 @@ def run(
     return timings
 
 
+def differences(ours, theirs, path: str = "", rtol: float = 1e-6) -> list[dict]:
+    """Every key where two JSON documents differ (floats to ``rtol``), as ``{"key", "ours", "nnunetv2"}``."""
+    out: list[dict] = []
+    _diff(ours, theirs, path, out, rtol)
+    return out
+
+
 def _diff(ours, theirs, path: str, out: list, rtol: float = 1e-6) -> None:
     if isinstance(ours, dict) and isinstance(theirs, dict):
         for key in sorted(set(ours) | set(theirs)):
@@ -197,11 +204,10 @@ def compare(
         json.loads(p.read_text()) for p in (work / "dataset_fingerprint.json", pre / "dataset_fingerprint.json")
     )
     ours_fp.pop("cases", None)
-    report = {"fingerprint": [], "plans": [], "cases": {}}
-    _diff(ours_fp, theirs_fp, "fingerprint", report["fingerprint"])
+    report = {"fingerprint": differences(ours_fp, theirs_fp, "fingerprint"), "plans": [], "cases": {}}
     plans_file = work / ("plans.json" if planner == "default" else f"plans_{planner}.json")
     ours_plans, theirs_plans = json.loads(plans_file.read_text()), json.loads((pre / f"{plans_name}.json").read_text())
-    _diff(ours_plans, theirs_plans, "plans", report["plans"])
+    report["plans"] = differences(ours_plans, theirs_plans, "plans")
     if cases:
         python = python or venv()
         for name, config in theirs_plans["configurations"].items():
@@ -217,10 +223,56 @@ def compare(
     return report
 
 
+SUMMARISE_CASES = r"""
+import json, pickle, sys
+from pathlib import Path
+import blosc2, numpy as np
+folder = Path(sys.argv[1])
+out = {}
+for props_file in sorted(folder.glob("*.pkl")):
+    case = props_file.stem
+    data = blosc2.open(str(folder / f"{case}.b2nd"), mode="r")[:].astype(np.float64)
+    seg = blosc2.open(str(folder / f"{case}_seg.b2nd"), mode="r")[:]
+    props = pickle.loads(props_file.read_bytes())
+    values, counts = np.unique(seg, return_counts=True)
+    out[case] = {"shape": list(data.shape), "sum": float(data.sum()), "sum_of_squares": float((data ** 2).sum()),
+                 "seg_counts": {str(int(v)): int(c) for v, c in zip(values, counts)},
+                 "bbox_used_for_cropping": [list(map(int, b)) for b in props["bbox_used_for_cropping"]],
+                 "num_class_locations": {str(k): len(v) for k, v in props["class_locations"].items()}}
+print(json.dumps(out))
+"""
+
+
+def reference_files(ref_dir: str, out_dir: str, python: str | None = None) -> None:
+    """Copy nnunetv2's fingerprint and plans, and summaries of its preprocessed cases, into ``out_dir``.
+
+    The test suite compares ours against these files without running nnunetv2 (tests/data/nnunetv2_2.8.1/).
+    """
+    python = python or venv()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for pre in (Path(ref_dir) / "preprocessed").iterdir():
+        for name in ("dataset_fingerprint.json", "nnUNetPlans.json", "nnUNetResEncUNetMPlans.json"):
+            if (pre / name).is_file():
+                (out / name).write_text((pre / name).read_text())
+        for folder in sorted(p for p in pre.iterdir() if p.is_dir()):
+            proc = subprocess.run(
+                [python, "-c", SUMMARISE_CASES, str(folder)], capture_output=True, text=True, check=True
+            )
+            (out / f"{folder.name}.json").write_text(json.dumps(json.loads(proc.stdout), indent=1) + "\n")
+
+
 def main() -> None:
     import fire
 
-    fire.Fire({"venv": venv, "run": run, "compare": lambda **kw: print(json.dumps(compare(**kw), indent=1))})
+    fire.Fire(
+        {
+            "venv": venv,
+            "run": run,
+            "compare": lambda **kw: print(json.dumps(compare(**kw), indent=1)),
+            "reference_files": reference_files,
+        }
+    )
 
 
 if __name__ == "__main__":

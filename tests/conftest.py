@@ -54,3 +54,20 @@ def nuclei2d_dir(prepare_data) -> Path:
 def brain2d_dir(prepare_data) -> Path:
     """Prepared brain2d dataset folder (Colin27 T1 axial slices + grouped AAL labels), see docs/CONTRACTS.md."""
     return prepare_data.prepare_brain2d(DATA_DIR / "brain2d")
+
+
+def prepared_raw_dataset(name: str) -> Path:
+    """A dataset of scripts/prepare_data.py in nnU-Net v2's raw layout, prepared once under data/<name>."""
+    return load_prepare_data().prepare(name, DATA_DIR / name)
+
+
+@pytest.fixture(scope="session")
+def lesion_mr_dir() -> Path:
+    """Prepared lesion_mr (2 brain + 1 breast MRI lesion cases, NRRD, nnU-Net v2 raw layout)."""
+    return prepared_raw_dataset("lesion_mr")
+
+
+@pytest.fixture(scope="session")
+def nuclei3d_dir() -> Path:
+    """Prepared nuclei3d (four 60x128x128 quadrants of a 3D nuclei volume, 3D TIFF, nnU-Net v2 raw layout)."""
+    return prepared_raw_dataset("nuclei3d")

@@ -49,6 +49,9 @@ class CaseError(ValueError):
         self.case = case
         self.reason = message
 
+    def __reduce__(self):  # picklable with its two arguments: workers send it back to the main process
+        return type(self), (self.case, self.reason)
+
 
 @dataclass
 class RawDataset:

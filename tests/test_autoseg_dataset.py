@@ -1,0 +1,200 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Dataset layouts and the integrity check of the nnU-Net recipe (networks.apps.autoseg), on real lesion cases."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import itk
+import numpy as np
+import pytest
+
+from networks.apps.autoseg import DatasetIntegrityError, extract_fingerprint, load_raw_dataset, plan_experiment
+from networks.apps.autoseg.dataset import CaseError, check_case
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, str(REPO_ROOT / "scripts" / "autoseg.py")]
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("checksums.sha256"))
+    return dst
+
+
+def _rewrite(path: Path, change) -> None:
+    """Read an NRRD with ITK, let ``change(array, image)`` return a new array, write it back with the geometry."""
+    image = itk.imread(str(path))
+    array = change(np.asarray(itk.array_from_image(image)).copy(), image)
+    out = itk.image_from_array(array)
+    out.CopyInformation(image)
+    if hasattr(change, "spacing"):
+        out.SetSpacing(change.spacing)
+    itk.imwrite(out, str(path))
+
+
+def _add_case(root: Path, source: str, name: str) -> None:
+    shutil.copy(root / "imagesTr" / f"{source}_0000.nrrd", root / "imagesTr" / f"{name}_0000.nrrd")
+    shutil.copy(root / "labelsTr" / f"{source}.nrrd", root / "labelsTr" / f"{name}.nrrd")
+
+
+@pytest.fixture
+def broken_dataset(lesion_mr_dir, tmp_path) -> tuple[Path, dict[str, str]]:
+    """lesion_mr plus five copies of brain1, each broken in one way; returns the folder and case -> expected text."""
+    root = _copy(lesion_mr_dir, tmp_path / "broken")
+    for name in ("missing", "shape", "spacing", "values", "nan"):
+        _add_case(root, "brain1", name)
+    (root / "labelsTr" / "missing.nrrd").unlink()
+    shutil.copy(root / "labelsTr" / "brain2.nrrd", root / "labelsTr" / "shape.nrrd")  # 23 slices, image has 25
+
+    def coarser(array, image):
+        return array
+
+    coarser.spacing = [0.78125, 0.78125, 3.0]
+    _rewrite(root / "labelsTr" / "spacing.nrrd", coarser)
+
+    def add_two(array, image):
+        array[array == 1] = 2
+        return array
+
+    _rewrite(root / "labelsTr" / "values.nrrd", add_two)
+
+    def with_nan(array, image):
+        array = array.astype(np.float32)
+        array[3, 100, 100] = np.nan
+        return array
+
+    _rewrite(root / "imagesTr" / "nan_0000.nrrd", with_nan)
+    doc = json.loads((root / "dataset.json").read_text())
+    doc["numTraining"] = 8
+    (root / "dataset.json").write_text(json.dumps(doc))
+    expected = {
+        "missing": "missing file",
+        "shape": "image shape (25, 256, 256) != label shape (23, 256, 256)",
+        "spacing": "image spacing",
+        "values": "label values [2] not in dataset.json labels [0, 1]",
+        "nan": "NaN values",
+    }
+    return root, expected
+
+
+def test_layout_nnunet_v2(lesion_mr_dir):
+    dataset = load_raw_dataset(lesion_mr_dir)
+    assert dataset.layout == "nnunet"
+    assert sorted(dataset.cases) == ["brain1", "brain2", "breast1"]
+    assert dataset.labels == {"background": 0, "lesion": 1} and dataset.channel_names == {"0": "MR"}
+    data, seg, props = check_case(dataset, "brain1")
+    assert data.shape == seg.shape == (1, 25, 256, 256)  # (c, z, y, x): ITK's array order
+    assert props["spacing"] == pytest.approx([6.5, 0.78125, 0.78125])
+
+
+def test_layout_msd_matches_nnunet(lesion_mr_dir, tmp_path):
+    """An MSD/Decathlon folder (training list, modality, value -> name labels) reads as the same dataset."""
+    root = tmp_path / "Task01_LesionMR"
+    (root / "imagesTr").mkdir(parents=True)
+    (root / "labelsTr").mkdir()
+    training = []
+    for case in ("brain1", "brain2", "breast1"):
+        shutil.copy(lesion_mr_dir / "imagesTr" / f"{case}_0000.nrrd", root / "imagesTr" / f"{case}.nrrd")
+        shutil.copy(lesion_mr_dir / "labelsTr" / f"{case}.nrrd", root / "labelsTr" / f"{case}.nrrd")
+        training.append({"image": f"./imagesTr/{case}.nrrd", "label": f"./labelsTr/{case}.nrrd"})
+    doc = {
+        "name": "LesionMR",
+        "modality": {"0": "MR"},
+        "labels": {"0": "background", "1": "lesion"},
+        "numTraining": 3,
+        "training": training,
+        "test": [],
+    }
+    (root / "dataset.json").write_text(json.dumps(doc))
+    msd = load_raw_dataset(root)
+    assert msd.layout == "msd" and sorted(msd.cases) == ["brain1", "brain2", "breast1"]
+    assert msd.nnunet_dataset_json()["labels"] == {"background": 0, "lesion": 1}
+    nnunet = load_raw_dataset(lesion_mr_dir)
+    for case in msd.cases:
+        a, b = check_case(msd, case), check_case(nnunet, case)
+        np.testing.assert_array_equal(a[0], b[0])
+        assert a[2]["spacing"] == b[2]["spacing"]
+    plans = [
+        plan_experiment(d.nnunet_dataset_json(), extract_fingerprint(d, tmp_path / d.layout, 1), dataset_name="x")
+        for d in (msd, nnunet)
+    ]
+    assert plans[0] == plans[1]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda doc: doc.pop("file_ending"), "lacks ['file_ending']"),
+        (lambda doc: doc.update(labels={"background": 0, "lesion": 2}), "consecutive"),
+        (lambda doc: doc.update(labels={"lesion": 1}), "background with value 0"),
+        (lambda doc: doc.update(labels={"background": 0, "both": [1, 2]}), "region-based labels"),
+    ],
+)
+def test_bad_dataset_json_stops_at_once(lesion_mr_dir, tmp_path, change, message):
+    root = _copy(lesion_mr_dir, tmp_path / "ds")
+    doc = json.loads((root / "dataset.json").read_text())
+    change(doc)
+    (root / "dataset.json").write_text(json.dumps(doc))
+    with pytest.raises(DatasetIntegrityError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_raw_dataset(root)
+
+
+def test_missing_dataset_json(tmp_path):
+    with pytest.raises(DatasetIntegrityError, match="dataset.json"):
+        load_raw_dataset(tmp_path)
+
+
+def test_wrong_channel_count_names_the_case(lesion_mr_dir, tmp_path):
+    root = _copy(lesion_mr_dir, tmp_path / "ds")
+    doc = json.loads((root / "dataset.json").read_text())
+    doc["channel_names"] = {"0": "T1", "1": "T2"}
+    (root / "dataset.json").write_text(json.dumps(doc))
+    with pytest.raises(CaseError, match="case brain1: .* hold 1 channel"):
+        check_case(load_raw_dataset(root), "brain1")
+
+
+def test_verify_cli_names_every_bad_case(broken_dataset):
+    root, expected = broken_dataset
+    proc = subprocess.run([*CLI, "verify", "--dataset_dir", str(root)], capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = {line.split(":", 1)[0]: line for line in proc.stdout.splitlines() if ":" in line}
+    assert set(lines) == set(expected), proc.stdout
+    for case, text in expected.items():
+        assert text in lines[case], (case, lines[case])
+    assert "5 bad case(s)" in proc.stderr
+
+
+def test_plan_skips_bad_cases_or_stops_when_strict(broken_dataset, tmp_path):
+    root, expected = broken_dataset
+    work = tmp_path / "work"
+    proc = subprocess.run(
+        [*CLI, "plan", "--dataset_dir", str(root), "--work_dir", str(work), "--strict", "True"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1 and "5 bad case(s)" in proc.stderr, proc.stderr[-2000:]
+    assert not (work / "plans.json").exists()
+    proc = subprocess.run(
+        [*CLI, "plan", "--dataset_dir", str(root), "--work_dir", str(work)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for case in expected:
+        assert f"skipped case {case}:" in proc.stderr
+    assert set(json.loads((work / "errors_fingerprint.json").read_text())) == set(expected)
+    fingerprint = json.loads((work / "dataset_fingerprint.json").read_text())
+    assert fingerprint["cases"] == ["brain1", "brain2", "breast1"]
+    assert json.loads((work / "dataset.json").read_text())["numTraining"] == 3
+    assert "3d_fullres" in json.loads((work / "plans.json").read_text())["configurations"]

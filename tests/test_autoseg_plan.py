@@ -1,0 +1,202 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Planning and preprocessing of the nnU-Net recipe against nnunetv2 2.8.1's own outputs on real datasets.
+
+``tests/data/nnunetv2_2.8.1/<dataset>/`` holds what nnunetv2 wrote for the prepared datasets (fingerprint, default and
+ResEnc M plans, and summaries of its preprocessed cases), made with ``scripts/nnunet_reference.py run`` and
+``reference_files``; these tests compare ours against them key by key without installing nnunetv2 (the slow test
+in test_autoseg_nnunet_reference.py reruns nnunetv2 itself).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from networks.apps.autoseg import CPUPlanner, plan_experiment
+from networks.apps.autoseg.topology import plain_unet_feature_map_size, residual_unet_feature_map_size
+from tests.conftest import prepared_raw_dataset
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = Path(__file__).resolve().parent / "data" / "nnunetv2_2.8.1"
+CLI = [sys.executable, str(REPO_ROOT / "scripts" / "autoseg.py")]
+# compute_conv_feature_map_size of dynamic_network_architectures 0.4.4 (nnunetv2's networks) for the cases below
+PLAIN_3D_128, RESIDUAL_3D_128, PLAIN_ANISO = 452796416, 557420544, 539329280
+DATASETS = ("lesion_ct", "lesion_mr", "brain3d", "nuclei3d", "nuclei2d_nnunet", "brain2d_nnunet")
+
+
+def _reference_module():
+    spec = importlib.util.spec_from_file_location("nnunet_reference", REPO_ROOT / "scripts" / "nnunet_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+differences = _reference_module().differences
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory):
+    """Each dataset fingerprinted and planned once by the CLI (default planner)."""
+    done = {}
+
+    def run(name: str) -> Path:
+        if name not in done:
+            work = tmp_path_factory.mktemp(name)
+            proc = subprocess.run(
+                [*CLI, "plan", "--dataset_dir", str(prepared_raw_dataset(name)), "--work_dir", str(work)],
+                capture_output=True,
+                text=True,
+            )
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            done[name] = work
+        return done[name]
+
+    return run
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_fingerprint_and_plans_equal_nnunetv2(planned, name):
+    work = planned(name)
+    ours = json.loads((work / "dataset_fingerprint.json").read_text())
+    ours.pop("cases")
+    assert differences(ours, json.loads((REFERENCE / name / "dataset_fingerprint.json").read_text())) == []
+    plans = json.loads((work / "plans.json").read_text())
+    assert differences(plans, json.loads((REFERENCE / name / "nnUNetPlans.json").read_text())) == []
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_resenc_m_plans_equal_nnunetv2(planned, name):
+    work = planned(name)
+    dataset_json = json.loads((work / "dataset.json").read_text())
+    fingerprint = json.loads((work / "dataset_fingerprint.json").read_text())
+    ours = plan_experiment(dataset_json, fingerprint, "resenc_m", dataset_name=name)
+    assert differences(ours, json.loads((REFERENCE / name / "nnUNetResEncUNetMPlans.json").read_text())) == []
+
+
+def _summary(folder: Path, case: str) -> dict:
+    data = np.load(folder / f"{case}.npy").astype(np.float64)
+    seg = np.load(folder / f"{case}_seg.npy")
+    props = json.loads((folder / f"{case}.json").read_text())
+    values, counts = np.unique(seg, return_counts=True)
+    return {
+        "shape": list(data.shape),
+        "sum": float(data.sum()),
+        "sum_of_squares": float((data**2).sum()),
+        "seg_counts": {str(int(v)): int(c) for v, c in zip(values, counts)},
+        "bbox_used_for_cropping": props["bbox_used_for_cropping"],
+        "num_class_locations": props["num_foreground_locations"],
+    }
+
+
+@pytest.mark.parametrize(
+    "name, configuration", [("lesion_ct", "3d_lowres"), ("lesion_mr", "3d_fullres"), ("nuclei2d_nnunet", "2d")]
+)
+def test_preprocessed_cases_equal_nnunetv2(planned, name, configuration):
+    """Same shapes, crops, label voxels and foreground samples; intensities equal to float32 rounding."""
+    work = planned(name)
+    proc = subprocess.run(
+        [
+            *CLI,
+            "preprocess",
+            "--dataset_dir",
+            str(prepared_raw_dataset(name)),
+            "--work_dir",
+            str(work),
+            "--configurations",
+            configuration,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    identifier = json.loads((work / "plans.json").read_text())["configurations"][configuration]["data_identifier"]
+    reference = json.loads((REFERENCE / name / f"{identifier}.json").read_text())
+    for case, theirs in reference.items():
+        ours = _summary(work / identifier, case)
+        for key in ("sum", "sum_of_squares"):
+            assert ours.pop(key) == pytest.approx(theirs.pop(key), rel=1e-6, abs=1e-3), (case, key)
+        assert ours == theirs, case
+
+
+def test_preprocess_accepts_nnunetv2_plans(planned, tmp_path):
+    """A plans file written by nnunetv2 drives our preprocessing, with the same result as our own plans."""
+    work = planned("lesion_mr")
+    shutil.copy(REFERENCE / "lesion_mr" / "nnUNetPlans.json", tmp_path / "nnUNetPlans.json")
+    for plans_file, out in ((str(tmp_path / "nnUNetPlans.json"), tmp_path / "theirs"), (None, work)):
+        args = ["--plans_file", plans_file] if plans_file else []
+        proc = subprocess.run(
+            [
+                *CLI,
+                "preprocess",
+                "--dataset_dir",
+                str(prepared_raw_dataset("lesion_mr")),
+                "--work_dir",
+                str(out),
+                "--configurations",
+                "2d",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    for case in ("brain1", "brain2", "breast1"):
+        for suffix in (".npy", "_seg.npy"):
+            np.testing.assert_array_equal(
+                np.load(tmp_path / "theirs" / "nnUNetPlans_2d" / f"{case}{suffix}"),
+                np.load(work / "nnUNetPlans_2d" / f"{case}{suffix}"),
+            )
+
+
+def test_feature_map_sizes_match_dynamic_network_architectures():
+    """nnU-Net's VRAM proxy, counted from the arguments, equals compute_conv_feature_map_size of its networks
+    (values computed with dynamic_network_architectures 0.4.4, deep_supervision=False)."""
+    strides_3d = ((1, 1, 1), (2, 2, 2), (2, 2, 2), (2, 2, 2), (2, 2, 2), (2, 2, 2))
+    features_3d = (32, 64, 128, 256, 320, 320)
+    assert plain_unet_feature_map_size((128, 128, 128), strides_3d, features_3d, (2,) * 6, (2,) * 5, 3) == PLAIN_3D_128
+    assert (
+        residual_unet_feature_map_size((128, 128, 128), strides_3d, features_3d, (1, 3, 4, 6, 6, 6), (1,) * 5, 3)
+        == RESIDUAL_3D_128
+    )
+    strides_aniso = ((1, 1, 1), (1, 2, 2), (2, 2, 2), (2, 2, 2), (1, 2, 2), (1, 2, 2))
+    assert plain_unet_feature_map_size((40, 224, 224), strides_aniso, features_3d, (2,) * 6, (2,) * 5, 2) == PLAIN_ANISO
+
+
+def test_cpu_planner_fits_the_time_budget(planned):
+    """The CPU preset shrinks patch/batch to the budget with nnU-Net's rules; its prediction respects the budget."""
+    work = planned("lesion_mr")
+    dataset_json = json.loads((work / "dataset.json").read_text())
+    fingerprint = json.loads((work / "dataset_fingerprint.json").read_text())
+    default = plan_experiment(dataset_json, fingerprint)["configurations"]["3d_fullres"]
+    throughput = {2: 1e11, 3: 1e11}  # fixed, so the test does not depend on this machine's speed
+    for budget in (0.5, 2.0, 8.0):
+        plans = CPUPlanner(
+            dataset_json, fingerprint, seconds_per_iteration=budget, throughput=throughput, dataset_name="lesion_mr"
+        ).plan_experiment()
+        config = plans["configurations"]["3d_fullres"]
+        model = config["cpu_time_model"]
+        assert config["batch_size"] >= 2
+        assert model["predicted_seconds_per_iteration"] <= budget or config["batch_size"] == 2
+        assert np.prod(config["patch_size"]) <= np.prod(default["patch_size"])
+        assert config["spacing"] == default["spacing"]  # only patch, topology and batch are fitted
+    small = CPUPlanner(dataset_json, fingerprint, seconds_per_iteration=0.5, throughput=throughput).plan_experiment()
+    large = CPUPlanner(dataset_json, fingerprint, seconds_per_iteration=8.0, throughput=throughput).plan_experiment()
+    assert np.prod(small["configurations"]["3d_fullres"]["patch_size"]) < np.prod(
+        large["configurations"]["3d_fullres"]["patch_size"]
+    )
