@@ -14,7 +14,7 @@ Usage::
 
     python scripts/autoseg.py verify --dataset_dir RAW
     python scripts/autoseg.py plan --dataset_dir RAW --work_dir WORK [--planner default|resenc_m|cpu]
-        [--memory_target_gb 8] [--seconds_per_iteration 2]
+        [--memory_target_gb 8] [--seconds_per_iteration 2 --training_hours 12]
     python scripts/autoseg.py preprocess --dataset_dir RAW --work_dir WORK [--configurations 2d,3d_fullres]
         [--plans_file nnUNetPlans.json]
 
@@ -55,7 +55,12 @@ def _summary(plans: dict) -> str:
             f"{[round(s) for s in c['median_image_size_in_voxels']]}, norm {c['normalization_schemes']}"
         )
         if "cpu_time_model" in c:
-            line += f", predicted {c['cpu_time_model']['predicted_seconds_per_iteration']:.2f} s/iteration"
+            model = c["cpu_time_model"]
+            line += (
+                f", predicted {model['predicted_seconds_per_iteration']:.2f} s/iteration, "
+                f"{model['planned_num_epochs']} epochs x {model['num_iterations_per_epoch']} in "
+                f"{model['training_hours']:g} h"
+            )
         lines.append(line)
     return "\n".join(lines)
 

@@ -422,27 +422,36 @@ class CPUPlanner(ExperimentPlanner):
     (:func:`~.topology.unet_multiply_adds`) and the throughput (multiply-adds per second, per dimensionality) is
     measured once on this machine by timing a small U-Net (:mod:`.cpu_timing`). The patch shrinks (nnU-Net's
     loop) until two samples fit the budget; the batch size is what the budget holds, capped as nnU-Net caps it.
+    nnU-Net trains 1000 epochs of 250 iterations; at CPU speed that is weeks, so the preset also plans the number
+    of 250-iteration epochs that fit ``training_hours`` (``cpu_time_model.planned_num_epochs`` of each
+    configuration).
 
     Args:
         seconds_per_iteration: time budget of one training iteration.
+        training_hours: wall time the whole training should take, for the planned number of epochs.
         throughput: measured multiply-adds per second as ``{2: ..., 3: ...}``; measured when omitted.
         other arguments as :class:`ExperimentPlanner`.
     """
 
     plans_name = "autosegCPUPlans"
+    iterations_per_epoch = 250  # nnU-Net's epoch length
 
     def __init__(
         self,
         dataset_json: dict,
         fingerprint: dict,
         seconds_per_iteration: float = 2.0,
+        training_hours: float = 12.0,
         throughput: dict | None = None,
         **kwargs,
     ):
         super().__init__(dataset_json, fingerprint, **kwargs)
-        if seconds_per_iteration <= 0:
-            raise ValueError(f"seconds_per_iteration must be > 0, got {seconds_per_iteration}")
+        if seconds_per_iteration <= 0 or training_hours <= 0:
+            raise ValueError(
+                f"seconds_per_iteration and training_hours must be > 0, got {seconds_per_iteration}, {training_hours}"
+            )
         self.seconds_per_iteration = float(seconds_per_iteration)
+        self.training_hours = float(training_hours)
         if throughput is None:
             from .cpu_timing import measured_throughput
 
@@ -476,11 +485,15 @@ class CPUPlanner(ExperimentPlanner):
         plan = super().get_plans_for_configuration(spacing, median_shape, data_identifier, approximate_n_voxels_dataset)
         kwargs, dim = plan["architecture"]["arch_kwargs"], len(plan["patch_size"])
         macs = self._multiply_adds(plan["patch_size"], kwargs)
+        predicted = 3 * macs * plan["batch_size"] / self.throughput[dim]
         plan["cpu_time_model"] = {
             "seconds_per_iteration_budget": self.seconds_per_iteration,
-            "predicted_seconds_per_iteration": 3 * macs * plan["batch_size"] / self.throughput[dim],
+            "predicted_seconds_per_iteration": predicted,
             "multiply_adds_per_sample": macs,
             "measured_multiply_adds_per_second": self.throughput[dim],
+            "training_hours": self.training_hours,
+            "planned_num_epochs": max(1, int(self.training_hours * 3600 / (predicted * self.iterations_per_epoch))),
+            "num_iterations_per_epoch": self.iterations_per_epoch,
         }
         return plan
 

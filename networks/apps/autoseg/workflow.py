@@ -90,6 +90,7 @@ def plan(
     num_processes: int | None = None,
     strict: bool = False,
     overwrite_target_spacing: Sequence[float] | None = None,
+    training_hours: float = 12.0,
 ) -> dict:
     """Fingerprint (if needed) and plan; write ``work_dir/plans.json`` (or ``plans_file``); return the plans."""
     if planner not in PLANNERS:
@@ -103,7 +104,7 @@ def plan(
         "overwrite_target_spacing": overwrite_target_spacing,
     }
     if planner == "cpu":
-        kwargs["seconds_per_iteration"] = seconds_per_iteration
+        kwargs.update(seconds_per_iteration=seconds_per_iteration, training_hours=training_hours)
     plans = PLANNERS[planner](dataset_json, result, **kwargs).plan_experiment()
     write_plans(plans, _plans_path(work, plans_file))
     return json.loads(_plans_path(work, plans_file).read_text())
