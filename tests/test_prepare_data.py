@@ -221,7 +221,9 @@ def test_apt_update_runs_once_when_package_unknown(prepare_data, tmp_path, monke
             return subprocess.CompletedProcess(args, 0, "", "")
         return subprocess.CompletedProcess(args, 0 if args[0] == "update" else 100, "", "E: Unable to locate package")
 
-    monkeypatch.setattr(prepare_data, "_run_apt", fake_apt)
+    import networks.data.sources as sources  # where fetch_deb lives; prepare_data re-exports it
+
+    monkeypatch.setattr(sources, "_run_apt", fake_apt)
     deb = prepare_data.fetch_deb(tmp_path, "mricron-data")
     assert calls == ["download", "update", "download"] and deb.name == "mricron-data_1.0_all.deb"
 
