@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from networks.apps.autoseg import workflow  # noqa: E402
 from networks.apps.autoseg.dataset import CaseError, DatasetIntegrityError  # noqa: E402
 from networks.apps.autoseg.image_io import ImageReadError  # noqa: E402
+from networks.apps.autoseg.preprocess import resolve_configuration  # noqa: E402
 
 USER_ERRORS = (DatasetIntegrityError, CaseError, ImageReadError, FileNotFoundError, ValueError)
 
@@ -44,10 +45,11 @@ def _summary(plans: dict) -> str:
     lines = [
         f"plans {plans['plans_name']} ({plans['experiment_planner_used']}), transpose {plans['transpose_forward']}"
     ]
-    for name, c in plans["configurations"].items():
-        if "patch_size" not in c:
-            lines.append(f"  {name}: inherits {c.get('inherits_from')}, previous stage {c.get('previous_stage')}")
+    for name, own in plans["configurations"].items():
+        if "patch_size" not in own:
+            lines.append(f"  {name}: inherits {own.get('inherits_from')}, previous stage {own.get('previous_stage')}")
             continue
+        c = resolve_configuration(plans, name)
         arch = c["architecture"]["arch_kwargs"]
         line = (
             f"  {name}: spacing {[round(s, 4) for s in c['spacing']]}, patch {c['patch_size']}, batch "
@@ -98,11 +100,18 @@ def plan(
     planner: str = "default",
     memory_target_gb: float = 8,
     seconds_per_iteration: float = 2.0,
+    training_hours: float = 12.0,
     plans_file: str | None = None,
     num_processes: int | None = None,
     strict: bool = False,
+    overwrite_target_spacing: tuple | None = None,
 ) -> None:
-    """Fingerprint if needed, then plan; write WORK/plans.json (nnunetv2's plans layout)."""
+    """Fingerprint if needed, then plan; write WORK/plans.json (nnunetv2's plans layout).
+
+    ``--planner cpu`` fits patch and batch to ``--seconds_per_iteration`` on this machine and plans the epochs that
+    fit ``--training_hours``; ``--memory_target_gb`` scales the GPU planners as nnU-Net's option does;
+    ``--overwrite_target_spacing [z,y,x]`` fixes the 3d_fullres spacing (array order).
+    """
     plans = _run(
         workflow.plan,
         dataset_dir,
@@ -113,6 +122,8 @@ def plan(
         plans_file,
         num_processes,
         strict,
+        overwrite_target_spacing=overwrite_target_spacing,
+        training_hours=training_hours,
     )
     print(_summary(plans))
     print(f"-> {Path(work_dir) / (plans_file or 'plans.json')}")

@@ -141,6 +141,7 @@ def test_layout_msd_matches_nnunet(lesion_mr_dir, tmp_path):
         (lambda doc: doc.update(labels={"background": 0, "lesion": 2}), "consecutive"),
         (lambda doc: doc.update(labels={"lesion": 1}), "background with value 0"),
         (lambda doc: doc.update(labels={"background": 0, "both": [1, 2]}), "region-based labels"),
+        (lambda doc: doc["labels"].update(ignore=2), "'ignore' label"),
     ],
 )
 def test_bad_dataset_json_stops_at_once(lesion_mr_dir, tmp_path, change, message):
@@ -198,3 +199,34 @@ def test_plan_skips_bad_cases_or_stops_when_strict(broken_dataset, tmp_path):
     assert fingerprint["cases"] == ["brain1", "brain2", "breast1"]
     assert json.loads((work / "dataset.json").read_text())["numTraining"] == 3
     assert "3d_fullres" in json.loads((work / "plans.json").read_text())["configurations"]
+
+
+def test_int64_nifti_labels_read(lesion_mr_dir, tmp_path):
+    """nibabel writes int64 label maps, a pixel type the ITK wheels do not wrap: they still read (as float32)."""
+    import nibabel as nib
+
+    root = tmp_path / "nifti"
+    (root / "imagesTr").mkdir(parents=True)
+    (root / "labelsTr").mkdir()
+    for case in ("brain1", "breast1"):
+        image = itk.imread(str(lesion_mr_dir / "imagesTr" / f"{case}_0000.nrrd"))
+        itk.imwrite(image, str(root / "imagesTr" / f"{case}_0000.nii.gz"))
+        reference = nib.load(root / "imagesTr" / f"{case}_0000.nii.gz")
+        label = np.asarray(itk.array_from_image(itk.imread(str(lesion_mr_dir / "labelsTr" / f"{case}.nrrd"))))
+        nib.save(
+            nib.Nifti1Image(label.T.astype(np.int64), reference.affine, dtype=np.int64),
+            root / "labelsTr" / f"{case}.nii.gz",
+        )
+    doc = {
+        "channel_names": {"0": "MR"},
+        "labels": {"background": 0, "lesion": 1},
+        "numTraining": 2,
+        "file_ending": ".nii.gz",
+    }
+    (root / "dataset.json").write_text(json.dumps(doc))
+    dataset = load_raw_dataset(root)
+    for case in ("brain1", "breast1"):
+        data, seg, props = check_case(dataset, case)
+        nrrd = check_case(load_raw_dataset(lesion_mr_dir), case)
+        np.testing.assert_array_equal(seg, nrrd[1])
+        np.testing.assert_allclose(props["spacing"], nrrd[2]["spacing"], rtol=1e-5)

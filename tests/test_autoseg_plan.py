@@ -200,3 +200,37 @@ def test_cpu_planner_fits_the_time_budget(planned):
     assert np.prod(small["configurations"]["3d_fullres"]["patch_size"]) < np.prod(
         large["configurations"]["3d_fullres"]["patch_size"]
     )
+
+
+def test_plans_of_another_planner_are_replaced_not_merged(planned, tmp_path):
+    """Re-planning keeps custom configurations of the same plans only; another planner's file is replaced whole."""
+    work = planned("lesion_ct")
+    dataset = str(prepared_raw_dataset("lesion_ct"))
+    plans_file = tmp_path / "plans.json"
+    plans = json.loads((work / "plans.json").read_text())
+    plans["configurations"]["3d_fullres_bigger"] = {"inherits_from": "3d_fullres", "patch_size": [32, 320, 320]}
+    plans_file.write_text(json.dumps(plans))
+    for planner in ("default", "cpu"):
+        proc = subprocess.run(
+            [
+                *CLI,
+                "plan",
+                "--dataset_dir",
+                dataset,
+                "--work_dir",
+                str(work),
+                "--plans_file",
+                str(plans_file),
+                "--planner",
+                planner,
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        names = set(json.loads(plans_file.read_text())["configurations"])
+        reference = set(json.loads((REFERENCE / "lesion_ct" / "nnUNetPlans.json").read_text())["configurations"])
+        if planner == "default":
+            assert names == reference | {"3d_fullres_bigger"}  # the user's configuration survives
+        else:
+            assert "3d_fullres_bigger" not in names and "replacing plans nnUNetPlans" in proc.stderr

@@ -55,11 +55,11 @@ def test_preprocess_outputs_and_resume(nuclei3d_dir, tmp_path):
 
     # a killed run leaves a case without its JSON (written last) and a temporary file: both are redone / removed
     (folder / "nuclei3d_q1.json").unlink()
-    (folder / "nuclei3d_q2_seg.npy.tmp123.npy").write_bytes(b"partial")
+    (folder / "nuclei3d_q2_seg.npy.tmp999999999.npy").write_bytes(b"partial")  # pid of no process
     before = _mtimes(folder)
     proc = _preprocess(nuclei3d_dir, work)
     after = _mtimes(folder)
-    assert "nuclei3d_q2_seg.npy.tmp123.npy" not in after
+    assert "nuclei3d_q2_seg.npy.tmp999999999.npy" not in after
     assert after["nuclei3d_q1.npy"] != before["nuclei3d_q1.npy"] and "nuclei3d_q1.json" in after
     for case in ("nuclei3d_q0", "nuclei3d_q2", "nuclei3d_q3"):
         assert after[f"{case}.npy"] == before[f"{case}.npy"], f"{case} was recomputed"

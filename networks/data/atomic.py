@@ -35,12 +35,17 @@ def write_json_atomic(path: str | os.PathLike, doc: Any, indent: int | None = 1,
     with open(tmp, "w") as f:
         json.dump(doc, f, indent=indent, sort_keys=sort_keys)
         f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())  # on disk before the rename publishes it: survives a power cut, not only a kill
     os.replace(tmp, path)
 
 
 def save_npy_atomic(path: str | os.PathLike, array: np.ndarray) -> None:
     """``np.save`` to ``path`` atomically; ``path`` must end in ``.npy``."""
     path = os.fspath(path)
-    tmp = _tmp_name(path) + ".npy"  # np.save appends .npy to names without it
-    np.save(tmp, array)
+    tmp = _tmp_name(path) + ".npy"
+    with open(tmp, "wb") as f:
+        np.save(f, array)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)

@@ -25,6 +25,7 @@ count) raise :class:`CaseError` from :func:`check_case`, naming the case, so a b
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ import numpy as np
 from .image_io import SUPPORTED_ENDINGS, ImageReadError, read_images, read_seg
 
 __all__ = ["DatasetIntegrityError", "CaseError", "RawDataset", "load_raw_dataset", "check_case"]
+
+logger = logging.getLogger(__name__)
 
 
 class DatasetIntegrityError(ValueError):
@@ -107,7 +110,11 @@ def _check_labels(labels: dict[str, int], path: Path) -> dict[str, int]:
             )
         if not isinstance(value, int) or isinstance(value, bool):
             raise DatasetIntegrityError(f"{path}: label {name!r} must map to an integer, got {value!r}")
-    values = sorted(v for k, v in labels.items() if k != "ignore")
+    if "ignore" in labels:
+        raise DatasetIntegrityError(
+            f"{path}: an 'ignore' label (sparse annotation) is not supported yet; remove it or relabel those voxels"
+        )
+    values = sorted(labels.values())
     if not values or values[0] != 0:
         raise DatasetIntegrityError(f"{path}: 'labels' must include background with value 0, got {labels}")
     gaps = [b for a, b in zip(values, values[1:]) if b != a + 1]
@@ -124,13 +131,17 @@ def _ending_of(name: str) -> str | None:
 def _nnunet_cases(root: Path, doc: dict, path: Path) -> tuple[dict, dict]:
     ending = doc["file_ending"]
     if "dataset" in doc:  # explicit case list, paths relative to the folder
-        cases = {
-            k: {
+        cases = {}
+        for k, v in doc["dataset"].items():
+            ok = isinstance(v, dict) and isinstance(v.get("images"), list) and isinstance(v.get("label"), str)
+            if not ok:
+                raise DatasetIntegrityError(
+                    f"{path}: dataset[{k!r}] must be {{'images': [file, ...], 'label': file}}, got {v!r}"
+                )
+            cases[k] = {
                 "images": [str(root / os.path.expandvars(i)) for i in v["images"]],
                 "label": str(root / os.path.expandvars(v["label"])),
             }
-            for k, v in doc["dataset"].items()
-        }
     else:
         images_dir = root / "imagesTr"
         if not images_dir.is_dir():
@@ -265,6 +276,19 @@ def check_case(dataset: RawDataset, case: str) -> tuple[np.ndarray, np.ndarray, 
         raise CaseError(
             case, f"image spacing {props['spacing']} != label spacing {seg_props['spacing']} " f"({files['label']})"
         )
+    geometry, seg_geometry = props.get("itk"), seg_props.get("itk")
+    if geometry and seg_geometry:
+        for key in ("origin", "direction"):
+            if not np.allclose(geometry[key], seg_geometry[key], atol=1e-4):
+                logger.warning(
+                    "case %s: image %s %s != label %s %s (%s); check that the label is aligned with the image",
+                    case,
+                    key,
+                    geometry[key],
+                    key,
+                    seg_geometry[key],
+                    files["label"],
+                )
     if np.isnan(data).any():
         raise CaseError(case, f"NaN values in {files['images']}")
     values = np.unique(seg)

@@ -20,6 +20,7 @@ channel from the pooled samples (``CT`` normalisation clips to their 0.5/99.5 pe
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 from pathlib import Path
@@ -144,9 +145,15 @@ def extract_fingerprint(
     work_dir = Path(work_dir)
     path = work_dir / "dataset_fingerprint.json"
     if path.is_file() and not overwrite:
-        import json
-
-        return json.loads(path.read_text())
+        existing = json.loads(path.read_text())
+        errors_file = work_dir / "errors_fingerprint.json"
+        skipped = json.loads(errors_file.read_text()) if errors_file.is_file() else {}
+        if "cases" not in existing:  # written by nnunetv2: nothing to check it against
+            return existing
+        if set(existing["cases"]) | set(skipped) == set(dataset.cases):
+            report_bad_cases(skipped, work_dir, "fingerprint", strict)
+            return existing
+        logger.info("%s describes other cases than %s holds now: fingerprinting again", path, dataset.root)
     work_dir.mkdir(parents=True, exist_ok=True)
     cases = sorted(dataset.cases)
     num_samples = int(FOREGROUND_SAMPLES_TOTAL // len(cases))

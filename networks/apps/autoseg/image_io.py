@@ -48,9 +48,14 @@ class ImageReadError(ValueError):
     """A file cannot be read as an image of the expected kind; the message names the file."""
 
 
-def reader_name(file_ending: str) -> str:
-    """Name of nnU-Net v2's reader/writer class for ``file_ending`` (written to plans so nnunetv2 accepts them)."""
+def reader_name(file_ending: str, natural_2d: bool = True) -> str:
+    """Name of nnU-Net v2's reader/writer class for ``file_ending`` (written to plans so nnunetv2 accepts them).
+
+    ``natural_2d=False`` for ``.tif`` files that are 3D stacks (nnU-Net's registry then falls through to Tiff3DIO).
+    """
     ending = file_ending.lower()
+    if ending == ".tif" and not natural_2d:
+        return "Tiff3DIO"
     if ending == ".nii":
         return "NibabelIO"
     if ending in MEDICAL_ENDINGS:
@@ -74,7 +79,14 @@ def _read_medical(path: str) -> tuple[np.ndarray, dict]:
     import itk  # imported lazily: ITK's first import costs seconds
 
     try:
-        image = itk.imread(path)
+        try:
+            image = itk.imread(path)
+        except Exception as err:
+            if "not wrapped" not in str(err):
+                raise
+            # int8/int64/uint64 files (nibabel writes int64 labels): the ITK wheels wrap no such image type, so read
+            # as float32, which is what nnU-Net's reader returns for every file anyway
+            image = itk.imread(path, itk.F)
     except Exception as err:  # ITK raises RuntimeError/OSError subclasses depending on the format
         raise ImageReadError(f"{path}: cannot be read as an image ({err})") from err
     array = np.asarray(itk.array_from_image(image))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import math
 import os
 from collections.abc import Sequence
@@ -53,6 +54,8 @@ __all__ = [
     "to_json",
     "write_plans",
 ]
+
+logger = logging.getLogger(__name__)
 
 ANISO_THRESHOLD = 3  # an axis is anisotropic when its spacing is 3x the next coarsest
 # channel name (case-insensitive) -> (scheme, whether it may normalise inside the nonzero mask only)
@@ -176,6 +179,14 @@ class ExperimentPlanner:
     def determine_normalization(self) -> tuple[list[str], list[bool]]:
         """Scheme per channel name; mask-only normalisation when cropping removed over a quarter of the image."""
         schemes = [NORMALIZATION_SCHEMES.get(name.casefold(), DEFAULT_NORMALIZATION) for name in self.channel_names]
+        statistics = self.fingerprint["foreground_intensity_properties_per_channel"]
+        for c, (name, _) in enumerate(schemes):
+            if name == "CTNormalization" and not np.isfinite(statistics.get(str(c), {}).get("std", np.nan)):
+                raise ValueError(
+                    f"channel {c} ({self.channel_names[c]!r}) is CT but the training labels have no foreground voxel, "
+                    "so there are no intensity statistics to normalise with; check the labels or name the channel "
+                    "otherwise in dataset.json"
+                )
         if self.fingerprint["median_relative_size_after_cropping"] < 3 / 4.0:
             use_mask = [masked for _, masked in schemes]
         else:
@@ -337,7 +348,9 @@ class ExperimentPlanner:
                 "plans_name": self.plans_name,
                 "original_median_spacing_after_transp": [float(i) for i in median_spacing],
                 "original_median_shape_after_transp": [int(round(i)) for i in median_shape],
-                "image_reader_writer": reader_name(self.dataset_json["file_ending"]),
+                "image_reader_writer": reader_name(
+                    self.dataset_json["file_ending"], natural_2d=self.fingerprint["spacings"][0][0] == 999
+                ),
                 "transpose_forward": [int(i) for i in forward],
                 "transpose_backward": [int(i) for i in backward],
                 "configurations": configurations,
@@ -375,6 +388,14 @@ class ExperimentPlanner:
         return lowres
 
 
+def _shared_data_identifier(plans_name: str, configuration: str) -> str:
+    # 2d and 3d_fullres preprocess exactly as the default plans (same spacing and normalisation): share their data;
+    # the preprocessing cache's configuration hash still guards against a mismatch
+    if configuration in ("2d", "3d_fullres"):
+        return f"nnUNetPlans_{configuration}"
+    return f"{plans_name}_{configuration}"
+
+
 class ResEncMPlanner(ExperimentPlanner):
     """nnU-Net's ResEnc M preset (``nnUNetPlannerResEncM``): residual encoder, 9-11 GB, no 5% batch cap.
 
@@ -405,10 +426,7 @@ class ResEncMPlanner(ExperimentPlanner):
         return cost > self.cost_budget(dim)
 
     def data_identifier(self, configuration: str) -> str:
-        # 2d and 3d_fullres preprocess exactly as the default plans: share their data
-        if configuration in ("2d", "3d_fullres"):
-            return f"nnUNetPlans_{configuration}"
-        return super().data_identifier(configuration)
+        return _shared_data_identifier(self.plans_name, configuration)
 
     def planner_name(self) -> str:
         return "nnUNetPlannerResEncM"
@@ -497,6 +515,9 @@ class CPUPlanner(ExperimentPlanner):
         }
         return plan
 
+    def data_identifier(self, configuration: str) -> str:
+        return _shared_data_identifier(self.plans_name, configuration)
+
     def planner_name(self) -> str:
         return "CPUPlanner"
 
@@ -505,12 +526,17 @@ PLANNERS = {"default": ExperimentPlanner, "resenc_m": ResEncMPlanner, "cpu": CPU
 
 
 def write_plans(plans: dict, path: str | os.PathLike) -> None:
-    """Write ``plans`` atomically, keeping configurations of an existing file that the new plans do not define."""
+    """Write ``plans`` atomically, keeping configurations of an existing file of the same ``plans_name`` that the
+    new plans do not define (a user's custom configurations survive re-planning, as with nnunetv2); a file of
+    another planner is replaced."""
     path = Path(path)
     if path.is_file():
-        old = json.loads(path.read_text()).get("configurations", {})
-        kept = {k: v for k, v in old.items() if k not in plans["configurations"]}
-        plans = dict(plans, configurations={**plans["configurations"], **kept})
+        old = json.loads(path.read_text())
+        if old.get("plans_name") == plans["plans_name"]:
+            kept = {k: v for k, v in old.get("configurations", {}).items() if k not in plans["configurations"]}
+            plans = dict(plans, configurations={**plans["configurations"], **kept})
+        else:
+            logger.warning("%s: replacing plans %s with %s", path, old.get("plans_name"), plans["plans_name"])
     write_json_atomic(path, plans, indent=4)
 
 

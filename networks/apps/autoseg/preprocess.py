@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +80,13 @@ def _resampling_order(configuration: dict, key: str) -> int:
             f"plans: resampling_fn_{key} {configuration[f'resampling_fn_{key}']!r} is not supported, "
             f"only {SUPPORTED_RESAMPLING!r}"
         )
-    return int(configuration[f"resampling_fn_{key}_kwargs"].get("order", 3 if key == "data" else 1))
+    kwargs = configuration[f"resampling_fn_{key}_kwargs"]
+    if kwargs.get("order_z", 0) != 0 or kwargs.get("force_separate_z") is not None:
+        raise ValueError(
+            f"plans: resampling_fn_{key}_kwargs {kwargs} are not supported: only order_z 0 and force_separate_z "
+            "null (nnU-Net's defaults: the separate-z decision is automatic)"
+        )
+    return int(kwargs.get("order", 3 if key == "data" else 1))
 
 
 def preprocess_case(
@@ -152,13 +159,19 @@ def _is_complete(out_dir: Path, case: str, key: str) -> bool:
 
 def _save_case(dataset: RawDataset, plans: dict, configuration: dict, out_dir: Path, key: str, case: str) -> str:
     data, seg, props = check_case(dataset, case)
-    foreground = [v for name, v in dataset.labels.items() if v != 0 and name != "ignore"]
+    foreground = [v for v in dataset.label_values if v != 0]  # sorted: the sampling RNG runs over them in order
     data, seg, props = preprocess_case(data, seg, props, plans, configuration, foreground)
+    marker = out_dir / f"{case}.json"
+    if marker.exists():  # an older version of this case: it is incomplete from the first new array on
+        marker.unlink()
     save_npy_atomic(out_dir / f"{case}.npy", data)
     save_npy_atomic(out_dir / f"{case}_seg.npy", seg)
     locations = props.pop("class_locations")
     tmp = out_dir / f"{case}_locations.tmp{os.getpid()}.npz"
-    np.savez(tmp, **{f"class_{k}": v for k, v in locations.items()})
+    with open(tmp, "wb") as f:
+        np.savez(f, **{f"class_{k}": v for k, v in locations.items()})
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, out_dir / f"{case}_locations.npz")
     props.update(
         case=case,
@@ -168,6 +181,24 @@ def _save_case(dataset: RawDataset, plans: dict, configuration: dict, out_dir: P
     )
     write_json_atomic(out_dir / f"{case}.json", props)  # last: its presence marks the case complete
     return case
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _remove_orphaned_temporaries(folder: Path) -> None:
+    """Delete temporary files of killed writers; those of a live process (another run sharing the folder) stay."""
+    for path in folder.glob("*.tmp*"):
+        match = re.search(r"\.tmp(\d+)", path.name)
+        if match is None or not _pid_alive(int(match.group(1))):
+            path.unlink(missing_ok=True)
 
 
 def preprocess_dataset(
@@ -188,12 +219,17 @@ def preprocess_dataset(
     if configuration_name not in configurations:
         raise ValueError(f"plans have no configuration {configuration_name!r}; choose from {sorted(configurations)}")
     configuration = resolve_configuration(plans, configuration_name)
+    channels = len(configuration["normalization_schemes"])
+    if channels != dataset.num_channels:
+        raise ValueError(
+            f"plans configuration {configuration_name!r} normalises {channels} channel(s), the dataset "
+            f"{dataset.root} has {dataset.num_channels} ({dataset.channel_names}): plans of another dataset?"
+        )
     out_dir = Path(work_dir) / configuration["data_identifier"]
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob("*.tmp*"):  # left by a killed run
-        stale.unlink()
     key = configuration_key(plans, configuration)
     todo = [c for c in sorted(dataset.cases) if not _is_complete(out_dir, c, key)]
+    _remove_orphaned_temporaries(out_dir)
     if len(todo) < len(dataset.cases):
         logger.info(
             "%s: %d of %d case(s) already preprocessed", out_dir, len(dataset.cases) - len(todo), len(dataset.cases)
@@ -207,10 +243,14 @@ def preprocess_dataset(
     return out_dir
 
 
-def resolve_configuration(plans: dict, name: str) -> dict:
+def resolve_configuration(plans: dict, name: str, _seen: tuple = ()) -> dict:
     """A configuration with ``inherits_from`` chains resolved (as nnunetv2's PlansManager)."""
+    if name in _seen:
+        raise ValueError(f"plans: configurations inherit from each other in a cycle: {' -> '.join([*_seen, name])}")
+    if name not in plans["configurations"]:
+        raise ValueError(f"plans: configuration {_seen[-1]!r} inherits from {name!r}, which the plans do not define")
     configuration = dict(plans["configurations"][name])
     parent = configuration.pop("inherits_from", None)
     if parent is not None:
-        configuration = {**resolve_configuration(plans, parent), **configuration}
+        configuration = {**resolve_configuration(plans, parent, (*_seen, name)), **configuration}
     return configuration

@@ -139,26 +139,18 @@ def unet_multiply_adds(
     convs_per_stage_decoder,
     in_channels: int,
     num_classes: int,
-    residual: bool = False,
 ) -> int:
-    """Forward multiply-adds of one sample through the plain (or residual-encoder) U-Net of a plan.
+    """Forward multiply-adds of one sample through the plain U-Net of a plan (nnU-Net's ``PlainConvUNet``).
 
-    Each convolution costs ``output elements x input channels x kernel volume``; normalisation, activations and
-    the residual additions are left out (they are memory-bound, which the CPU preset's measured throughput covers).
+    Each convolution costs ``output elements x input channels x kernel volume``; normalisation and activations are
+    left out (memory-bound; the CPU preset's measured throughput absorbs them).
     """
     sizes = _stage_sizes(patch_size, strides)
     kvol = [int(np.prod(k)) for k in kernel_sizes]
     total, c_in = 0, in_channels
-    if residual:
-        total += int(np.prod(patch_size, dtype=np.int64)) * features[0] * c_in * kvol[0]
-        c_in = features[0]
     for s, (n, f, size) in enumerate(zip(convs_per_stage, features, sizes)):
         voxels = int(np.prod(size, dtype=np.int64))
-        if residual:  # n basic blocks of two convs; the first may need a 1x1 projection
-            total += voxels * f * (c_in * kvol[s] + f * kvol[s] + (2 * n - 2) * f * kvol[s])
-            total += voxels * f * c_in if (c_in != f or s > 0) else 0
-        else:
-            total += voxels * f * (c_in * kvol[s] + (n - 1) * f * kvol[s])
+        total += voxels * f * (c_in * kvol[s] + (n - 1) * f * kvol[s])
         c_in = f
     for s in range(len(features) - 2, -1, -1):
         voxels = int(np.prod(sizes[s], dtype=np.int64))

@@ -30,7 +30,7 @@ from networks.data.atomic import write_json_atomic
 from .dataset import CaseError, RawDataset, check_case, load_raw_dataset
 from .fingerprint import extract_fingerprint
 from .parallel import map_cases
-from .planner import PLANNERS, write_plans
+from .planner import PLANNERS, plan_experiment, write_plans
 from .preprocess import preprocess_dataset
 
 __all__ = ["verify", "fingerprint", "plan", "preprocess"]
@@ -105,7 +105,7 @@ def plan(
     }
     if planner == "cpu":
         kwargs.update(seconds_per_iteration=seconds_per_iteration, training_hours=training_hours)
-    plans = PLANNERS[planner](dataset_json, result, **kwargs).plan_experiment()
+    plans = plan_experiment(dataset_json, result, planner, **kwargs)
     write_plans(plans, _plans_path(work, plans_file))
     return json.loads(_plans_path(work, plans_file).read_text())
 
