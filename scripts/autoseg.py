@@ -105,12 +105,14 @@ def plan(
     num_processes: int | None = None,
     strict: bool = False,
     overwrite_target_spacing: tuple | None = None,
+    plans_name: str | None = None,
 ) -> None:
     """Fingerprint if needed, then plan; write WORK/plans.json (nnunetv2's plans layout).
 
     ``--planner cpu`` fits patch and batch to ``--seconds_per_iteration`` on this machine and plans the epochs that
     fit ``--training_hours``; ``--memory_target_gb`` scales the GPU planners as nnU-Net's option does;
-    ``--overwrite_target_spacing [z,y,x]`` fixes the 3d_fullres spacing (array order).
+    ``--overwrite_target_spacing [z,y,x]`` fixes the 3d_fullres spacing (array order); ``--plans_name`` renames the
+    plans and their preprocessed folders (nnunetv2's ``-overwrite_plans_name``).
     """
     plans = _run(
         workflow.plan,
@@ -124,6 +126,7 @@ def plan(
         strict,
         overwrite_target_spacing=overwrite_target_spacing,
         training_hours=training_hours,
+        plans_name=plans_name,
     )
     print(_summary(plans))
     print(f"-> {Path(work_dir) / (plans_file or 'plans.json')}")

@@ -15,6 +15,8 @@ Usage::
     python scripts/nnunet_reference.py venv
     python scripts/nnunet_reference.py run --dataset_dir RAW --out_dir REF [--planner default|resenc_m]
     python scripts/nnunet_reference.py compare --work_dir WORK --ref_dir REF [--planner default|resenc_m]
+    python scripts/nnunet_reference.py plan_variant --ref_dir REF --plans_name NAME [--gpu_memory_target 24]
+    python scripts/nnunet_reference.py reference_files --ref_dir REF --out_dir tests/data/nnunetv2_2.8.1/NAME
 
 ``run`` links ``RAW`` as ``REF/raw/Dataset999_<name>`` and runs ``nnUNetv2_extract_fingerprint
 --verify_dataset_integrity``, ``nnUNetv2_plan_experiment`` and ``nnUNetv2_preprocess``, timing each, into
@@ -134,6 +136,46 @@ def differences(ours, theirs, path: str = "", rtol: float = 1e-6) -> list[dict]:
     out: list[dict] = []
     _diff(ours, theirs, path, out, rtol)
     return out
+
+
+def plan_variant(
+    ref_dir: str,
+    plans_name: str,
+    planner: str = "default",
+    gpu_memory_target: float | None = None,
+    overwrite_target_spacing: str | None = None,
+    python: str | None = None,
+) -> Path:
+    """Re-plan a dataset already run with ``run`` using nnunetv2's non-default options; return the plans file.
+
+    ``overwrite_target_spacing`` is "z,y,x" (array order); the plans are named ``plans_name``.
+    """
+    python = python or venv()
+    ref = Path(ref_dir).resolve()
+    env = dict(
+        os.environ,
+        nnUNet_raw=str(ref / "raw"),
+        nnUNet_preprocessed=str(ref / "preprocessed"),
+        nnUNet_results=str(ref / "results"),
+        PYTHONWARNINGS="ignore",
+    )
+    cmd = [
+        str(Path(python).parent / "nnUNetv2_plan_experiment"),
+        "-d",
+        str(DATASET_ID),
+        "-pl",
+        PLANNER_ARGS[planner][0],
+        "-overwrite_plans_name",
+        plans_name,
+    ]
+    if gpu_memory_target is not None:
+        cmd += ["-gpu_memory_target", str(gpu_memory_target)]
+    if overwrite_target_spacing:
+        spacing = overwrite_target_spacing  # fire turns "3,1,1" into a tuple
+        values = spacing.split(",") if isinstance(spacing, str) else spacing
+        cmd += ["-overwrite_target_spacing", *[str(float(v)) for v in values]]
+    _timed(cmd, env)
+    return next((ref / "preprocessed").iterdir()) / f"{plans_name}.json"
 
 
 def _diff(ours, theirs, path: str, out: list, rtol: float = 1e-6) -> None:
@@ -271,6 +313,7 @@ def main() -> None:
             "run": run,
             "compare": lambda **kw: print(json.dumps(compare(**kw), indent=1)),
             "reference_files": reference_files,
+            "plan_variant": plan_variant,
         }
     )
 

@@ -234,3 +234,21 @@ def test_plans_of_another_planner_are_replaced_not_merged(planned, tmp_path):
             assert names == reference | {"3d_fullres_bigger"}  # the user's configuration survives
         else:
             assert "3d_fullres_bigger" not in names and "replacing plans nnUNetPlans" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "name, planner, options, reference",
+    [
+        ("lesion_ct", "default", {"gpu_memory_target_in_gb": 24}, "nnUNetPlans_24GB"),
+        ("lesion_ct", "resenc_m", {"gpu_memory_target_in_gb": 4}, "nnUNetResEncUNetMPlans_4GB"),
+        ("lesion_mr", "default", {"overwrite_target_spacing": [3.0, 1.0, 1.0]}, "nnUNetPlans_spacing_3_1_1"),
+    ],
+)
+def test_non_default_options_equal_nnunetv2(planned, name, planner, options, reference):
+    """--memory_target_gb and a fixed target spacing plan as nnunetv2's -gpu_memory_target /
+    -overwrite_target_spacing (reference files from ``nnunet_reference.py plan_variant``)."""
+    work = planned(name)
+    dataset_json = json.loads((work / "dataset.json").read_text())
+    fingerprint = json.loads((work / "dataset_fingerprint.json").read_text())
+    ours = plan_experiment(dataset_json, fingerprint, planner, dataset_name=name, plans_name=reference, **options)
+    assert differences(ours, json.loads((REFERENCE / name / f"{reference}.json").read_text())) == []

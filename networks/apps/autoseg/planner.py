@@ -100,6 +100,8 @@ class ExperimentPlanner:
         overwrite_target_spacing: fixed 3d_fullres spacing (array order) instead of the median rule.
         suppress_transpose: keep the axes in file order.
         dataset_name: written to the plans.
+        plans_name: overrides the preset's plans name (nnunetv2's ``-overwrite_plans_name``, best practice with a
+            non-default memory target or spacing).
     """
 
     plans_name = "nnUNetPlans"
@@ -129,6 +131,7 @@ class ExperimentPlanner:
         overwrite_target_spacing: Sequence[float] | None = None,
         suppress_transpose: bool = False,
         dataset_name: str = "dataset",
+        plans_name: str | None = None,
     ):
         if gpu_memory_target_in_gb <= 0:
             raise ValueError(f"gpu_memory_target_in_gb must be > 0, got {gpu_memory_target_in_gb}")
@@ -140,6 +143,8 @@ class ExperimentPlanner:
         )
         self.suppress_transpose = suppress_transpose
         self.dataset_name = dataset_name
+        if plans_name is not None:  # nnunetv2's -overwrite_plans_name: also names the preprocessed folders
+            self.plans_name = plans_name
         channels = dataset_json.get("channel_names", dataset_json.get("modality"))
         self.channel_names = [str(v) for v in channels.values()]
         self.num_classes = len(dataset_json["labels"])

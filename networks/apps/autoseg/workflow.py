@@ -91,6 +91,7 @@ def plan(
     strict: bool = False,
     overwrite_target_spacing: Sequence[float] | None = None,
     training_hours: float = 12.0,
+    plans_name: str | None = None,
 ) -> dict:
     """Fingerprint (if needed) and plan; write ``work_dir/plans.json`` (or ``plans_file``); return the plans."""
     if planner not in PLANNERS:
@@ -102,6 +103,7 @@ def plan(
         "gpu_memory_target_in_gb": memory_target_gb,
         "dataset_name": dataset.name,
         "overwrite_target_spacing": overwrite_target_spacing,
+        "plans_name": plans_name,
     }
     if planner == "cpu":
         kwargs.update(seconds_per_iteration=seconds_per_iteration, training_hours=training_hours)
