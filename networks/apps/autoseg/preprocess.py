@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -157,10 +158,7 @@ def _is_complete(out_dir: Path, case: str, key: str) -> bool:
     )
 
 
-def _save_case(dataset: RawDataset, plans: dict, configuration: dict, out_dir: Path, key: str, case: str) -> str:
-    data, seg, props = check_case(dataset, case)
-    foreground = [v for v in dataset.label_values if v != 0]  # sorted: the sampling RNG runs over them in order
-    data, seg, props = preprocess_case(data, seg, props, plans, configuration, foreground)
+def _save_case(out_dir: Path, key: str, case: str, data: np.ndarray, seg: np.ndarray, props: dict) -> None:
     marker = out_dir / f"{case}.json"
     if marker.exists():  # an older version of this case: it is incomplete from the first new array on
         marker.unlink()
@@ -179,7 +177,15 @@ def _save_case(dataset: RawDataset, plans: dict, configuration: dict, out_dir: P
         shape_after_resampling=list(data.shape[1:]),
         num_foreground_locations={str(k): int(len(v)) for k, v in locations.items()},
     )
-    write_json_atomic(out_dir / f"{case}.json", props)  # last: its presence marks the case complete
+    write_json_atomic(marker, props)  # last: its presence marks the case complete
+
+
+def _preprocess_and_save(dataset: RawDataset, plans: dict, jobs: dict[str, list[tuple]], case: str) -> str:
+    """Read one case once and write it for every configuration that still needs it."""
+    data, seg, props = check_case(dataset, case)
+    foreground = [v for v in dataset.label_values if v != 0]  # sorted: the sampling RNG runs over them in order
+    for configuration, out_dir, key in jobs[case]:
+        _save_case(out_dir, key, case, *preprocess_case(data, seg, props, plans, configuration, foreground))
     return case
 
 
@@ -204,43 +210,53 @@ def _remove_orphaned_temporaries(folder: Path) -> None:
 def preprocess_dataset(
     dataset: RawDataset,
     plans: dict,
-    configuration_name: str,
+    configuration_names: str | Sequence[str],
     work_dir: str | os.PathLike,
     num_processes: int | None = None,
     strict: bool = False,
-) -> Path:
-    """Preprocess every training case for ``configuration_name`` into ``work_dir/<data_identifier>/``.
+) -> dict[str, Path]:
+    """Preprocess every training case for each configuration into ``work_dir/<data_identifier>/``.
 
-    Complete cases of an unchanged configuration are kept (resume after a kill); bad cases are logged, listed in
-    ``work_dir/errors_preprocess_<configuration>.json`` and skipped (``strict=True`` stops instead).
-    Returns the output folder.
+    Each case is read once for all configurations. Complete cases of an unchanged configuration are kept (resume
+    after a kill); bad cases are logged, listed in ``work_dir/errors_preprocess.json`` and skipped (``strict=True``
+    stops instead). Returns the output folder of each configuration.
     """
-    configurations = plans["configurations"]
-    if configuration_name not in configurations:
-        raise ValueError(f"plans have no configuration {configuration_name!r}; choose from {sorted(configurations)}")
-    configuration = resolve_configuration(plans, configuration_name)
-    channels = len(configuration["normalization_schemes"])
-    if channels != dataset.num_channels:
-        raise ValueError(
-            f"plans configuration {configuration_name!r} normalises {channels} channel(s), the dataset "
-            f"{dataset.root} has {dataset.num_channels} ({dataset.channel_names}): plans of another dataset?"
-        )
-    out_dir = Path(work_dir) / configuration["data_identifier"]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    key = configuration_key(plans, configuration)
-    todo = [c for c in sorted(dataset.cases) if not _is_complete(out_dir, c, key)]
-    _remove_orphaned_temporaries(out_dir)
-    if len(todo) < len(dataset.cases):
-        logger.info(
-            "%s: %d of %d case(s) already preprocessed", out_dir, len(dataset.cases) - len(todo), len(dataset.cases)
-        )
-    fn = functools.partial(_save_case, dataset, plans, configuration, out_dir, key)
+    names = [configuration_names] if isinstance(configuration_names, str) else list(configuration_names)
+    unknown = [n for n in names if n not in plans["configurations"]]
+    if unknown:
+        raise ValueError(f"plans have no configuration {unknown}; choose from {sorted(plans['configurations'])}")
+    jobs: dict[str, list[tuple]] = {}
+    outputs: dict[str, Path] = {}
+    scheduled: set[Path] = set()
+    for name in names:
+        configuration = resolve_configuration(plans, name)
+        channels = len(configuration["normalization_schemes"])
+        if channels != dataset.num_channels:
+            raise ValueError(
+                f"plans configuration {name!r} normalises {channels} channel(s), the dataset "
+                f"{dataset.root} has {dataset.num_channels} ({dataset.channel_names}): plans of another dataset?"
+            )
+        out_dir = Path(work_dir) / configuration["data_identifier"]
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _remove_orphaned_temporaries(out_dir)
+        outputs[name] = out_dir
+        key = configuration_key(plans, configuration)
+        if out_dir in scheduled:
+            continue  # another configuration writes this data already (3d_cascade_fullres inherits 3d_fullres's)
+        scheduled.add(out_dir)
+        todo = [c for c in sorted(dataset.cases) if not _is_complete(out_dir, c, key)]
+        done = len(dataset.cases) - len(todo)
+        if done:
+            logger.info("%s: %d of %d case(s) already preprocessed", out_dir, done, len(dataset.cases))
+        for case in todo:
+            jobs.setdefault(case, []).append((configuration, out_dir, key))
+    fn = functools.partial(_preprocess_and_save, dataset, plans, jobs)
     errors = {}
-    for case, _, err in map_cases(fn, todo, num_processes, desc=f"preprocess {configuration_name}"):
+    for case, _, err in map_cases(fn, sorted(jobs), num_processes, desc=f"preprocess {', '.join(names)}"):
         if err is not None:
             errors[case] = err.reason if isinstance(err, CaseError) else f"{type(err).__name__}: {err}"
-    report_bad_cases(errors, Path(work_dir), f"preprocess_{configuration_name}", strict)
-    return out_dir
+    report_bad_cases(errors, Path(work_dir), "preprocess", strict)
+    return outputs
 
 
 def resolve_configuration(plans: dict, name: str, _seen: tuple = ()) -> dict:

@@ -157,7 +157,4 @@ def preprocess(
         raise ValueError(f"{path}: no configuration(s) {unknown}; choose from {sorted(plans['configurations'])}")
     if not (work / "dataset.json").is_file():
         write_json_atomic(work / "dataset.json", dataset.nnunet_dataset_json(), indent=4)
-    outputs = {}
-    for name in configurations:
-        outputs[name] = preprocess_dataset(dataset, plans, name, work, num_processes, strict)
-    return outputs
+    return preprocess_dataset(dataset, plans, configurations, work, num_processes, strict)
