@@ -50,6 +50,14 @@ def _reference_module():
 differences = _reference_module().differences
 
 
+def autoseg(command: str, name: str, work: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run ``scripts/autoseg.py command`` on a prepared dataset and check it succeeded."""
+    cmd = [*CLI, command, "--dataset_dir", str(prepared_raw_dataset(name)), "--work_dir", str(work), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory):
     """Each dataset fingerprinted and planned once by the CLI (default planner)."""
@@ -58,12 +66,7 @@ def planned(tmp_path_factory):
     def run(name: str) -> Path:
         if name not in done:
             work = tmp_path_factory.mktemp(name)
-            proc = subprocess.run(
-                [*CLI, "plan", "--dataset_dir", str(prepared_raw_dataset(name)), "--work_dir", str(work)],
-                capture_output=True,
-                text=True,
-            )
-            assert proc.returncode == 0, proc.stderr[-3000:]
+            autoseg("plan", name, work)
             done[name] = work
         return done[name]
 
@@ -110,21 +113,7 @@ def _summary(folder: Path, case: str) -> dict:
 def test_preprocessed_cases_equal_nnunetv2(planned, name, configuration):
     """Same shapes, crops, label voxels and foreground samples; intensities equal to float32 rounding."""
     work = planned(name)
-    proc = subprocess.run(
-        [
-            *CLI,
-            "preprocess",
-            "--dataset_dir",
-            str(prepared_raw_dataset(name)),
-            "--work_dir",
-            str(work),
-            "--configurations",
-            configuration,
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    autoseg("preprocess", name, work, "--configurations", configuration)
     identifier = json.loads((work / "plans.json").read_text())["configurations"][configuration]["data_identifier"]
     reference = json.loads((REFERENCE / name / f"{identifier}.json").read_text())
     for case, theirs in reference.items():
@@ -140,22 +129,7 @@ def test_preprocess_accepts_nnunetv2_plans(planned, tmp_path):
     shutil.copy(REFERENCE / "lesion_mr" / "nnUNetPlans.json", tmp_path / "nnUNetPlans.json")
     for plans_file, out in ((str(tmp_path / "nnUNetPlans.json"), tmp_path / "theirs"), (None, work)):
         args = ["--plans_file", plans_file] if plans_file else []
-        proc = subprocess.run(
-            [
-                *CLI,
-                "preprocess",
-                "--dataset_dir",
-                str(prepared_raw_dataset("lesion_mr")),
-                "--work_dir",
-                str(out),
-                "--configurations",
-                "2d",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-        )
-        assert proc.returncode == 0, proc.stderr[-3000:]
+        autoseg("preprocess", "lesion_mr", out, "--configurations", "2d", *args)
     for case in ("brain1", "brain2", "breast1"):
         for suffix in (".npy", "_seg.npy"):
             np.testing.assert_array_equal(
@@ -205,29 +179,12 @@ def test_cpu_planner_fits_the_time_budget(planned):
 def test_plans_of_another_planner_are_replaced_not_merged(planned, tmp_path):
     """Re-planning keeps custom configurations of the same plans only; another planner's file is replaced whole."""
     work = planned("lesion_ct")
-    dataset = str(prepared_raw_dataset("lesion_ct"))
     plans_file = tmp_path / "plans.json"
     plans = json.loads((work / "plans.json").read_text())
     plans["configurations"]["3d_fullres_bigger"] = {"inherits_from": "3d_fullres", "patch_size": [32, 320, 320]}
     plans_file.write_text(json.dumps(plans))
     for planner in ("default", "cpu"):
-        proc = subprocess.run(
-            [
-                *CLI,
-                "plan",
-                "--dataset_dir",
-                dataset,
-                "--work_dir",
-                str(work),
-                "--plans_file",
-                str(plans_file),
-                "--planner",
-                planner,
-            ],
-            capture_output=True,
-            text=True,
-        )
-        assert proc.returncode == 0, proc.stderr[-3000:]
+        proc = autoseg("plan", "lesion_ct", work, "--plans_file", str(plans_file), "--planner", planner)
         names = set(json.loads(plans_file.read_text())["configurations"])
         reference = set(json.loads((REFERENCE / "lesion_ct" / "nnUNetPlans.json").read_text())["configurations"])
         if planner == "default":

