@@ -9,13 +9,15 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Whole networks of the zoo: Swin-UMamba, Swin-UMamba-D, the VMamba encoder, weight loaders."""
+"""Whole networks of the zoo: Swin-UMamba, Swin-UMamba-D, the VMamba encoder, nnU-Net's U-Nets, weight loaders."""
 
 from __future__ import annotations
 
 from monai.networks.nets.flexible_unet import FLEXUNET_BACKBONE
 
+from networks.nets.plain_conv_unet import PlainConvUNet
 from networks.nets.pretrained import load_original_checkpoint, load_vmamba_pretrained
+from networks.nets.residual_encoder_unet import ResidualEncoderUNet
 from networks.nets.swin_umamba import SwinUMamba
 from networks.nets.swin_umamba_d import SwinUMambaD
 from networks.nets.vmamba import VMambaBackbone, VMambaEncoder
@@ -25,6 +27,8 @@ __all__ = [
     "SwinUMambaD",
     "VMambaEncoder",
     "VMambaBackbone",
+    "PlainConvUNet",
+    "ResidualEncoderUNet",
     "load_vmamba_pretrained",
     "load_original_checkpoint",
 ]
