@@ -39,11 +39,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
 
 import fire
 
-__all__ = ["compose", "render", "build", "check"]
+from networks.apps.bundle_config import merge_after_imports, render_config, set_config_id
+
+__all__ = ["compose", "build", "check"]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = os.path.join(REPO, "configs")
@@ -56,35 +57,6 @@ COMMON_FILE = os.path.join(WORKFLOW_DIR, "common.json")
 def _load(path: str) -> dict:
     with open(path) as f:
         return json.load(f)
-
-
-def _set(config: dict, id_: str, value: Any, source: str) -> None:
-    """Replace the value at ``id_`` (a top-level key, or a ``#``-path into nested dicts/lists)."""
-    if id_ in config:
-        config[id_] = value
-        return
-    node: Any = config
-    keys = id_.split("#")
-    for k in keys[:-1]:
-        node = node[int(k)] if isinstance(node, list) else node.get(k) if isinstance(node, dict) else None
-        if node is None:
-            break
-    last = keys[-1]
-    if isinstance(node, dict) and last in node:
-        node[last] = value
-    elif isinstance(node, list) and last.isdigit() and int(last) < len(node):
-        node[int(last)] = value
-    else:
-        raise KeyError(f"{source}: id '{id_}' is not in the generic workflow config; add it there first.")
-
-
-def _with_common(config: dict, common: dict) -> dict:
-    """``config`` with the ids of ``common`` inserted right after its ``imports`` (model-zoo key order)."""
-    clash = sorted(set(config) & set(common))
-    if clash:
-        raise KeyError(f"ids {clash} are in both {COMMON_FILE} and a workflow file; keep them in one place.")
-    head = {"imports": config["imports"]} if "imports" in config else {}
-    return {**head, **common, **{k: v for k, v in config.items() if k != "imports"}}
 
 
 def compose(bundle: str) -> dict[str, dict]:
@@ -109,37 +81,19 @@ def compose(bundle: str) -> dict[str, dict]:
     for stem in WORKFLOW_FILES:
         config = _load(os.path.join(WORKFLOW_DIR, f"{stem}.json"))
         if stem in STANDALONE_FILES:
-            config = _with_common(config, _load(COMMON_FILE))
+            config = merge_after_imports(config, _load(COMMON_FILE), COMMON_FILE)
             for id_, value in network.items():
-                _set(config, id_, value, f"configs/networks/{spec['network']}.json")
+                set_config_id(config, id_, value, f"configs/networks/{spec['network']}.json")
             for id_, value in spec.get("common", {}).items():
-                _set(config, id_, value, f"{spec_path} [common]")
+                set_config_id(config, id_, value, f"{spec_path} [common]")
         for id_, value in spec.get(stem, {}).items():
-            _set(config, id_, value, f"{spec_path} [{stem}]")
+            set_config_id(config, id_, value, f"{spec_path} [{stem}]")
         out[stem] = config
     return out
 
 
-def render(value: Any, indent: int = 0) -> str:
-    """JSON with 4-space indentation and short lists of scalars on one line (model-zoo style)."""
-    pad, inner = " " * indent, " " * (indent + 4)
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        items = [f"{inner}{json.dumps(k)}: {render(v, indent + 4)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(value, list):
-        if not value:
-            return "[]"
-        flat = "[" + ", ".join(json.dumps(v) for v in value) + "]"
-        if all(not isinstance(v, (dict, list)) for v in value) and len(flat) + indent < 100:
-            return flat
-        return "[\n" + ",\n".join(inner + render(v, indent + 4) for v in value) + "\n" + pad + "]"
-    return json.dumps(value)
-
-
 def _outputs(bundle: str) -> dict[str, str]:
-    files = {f"{stem}.json": render(cfg) + "\n" for stem, cfg in compose(bundle).items()}
+    files = {f"{stem}.json": render_config(cfg) + "\n" for stem, cfg in compose(bundle).items()}
     with open(os.path.join(WORKFLOW_DIR, "logging.conf")) as f:
         files["logging.conf"] = f.read()
     return files

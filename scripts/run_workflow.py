@@ -445,11 +445,10 @@ def _write_eval_metrics(meta_file: str, dataset: str, row: dict, cpu_budget_s: f
         "converged model"
     )
     meta["eval_metrics"] = metrics
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from build_bundles import render  # the JSON layout of the generated configs
+    from networks.apps.bundle_config import render_config  # the JSON layout of the generated configs
 
     with open(meta_file + ".tmp", "w") as f:
-        f.write(render(meta) + "\n")
+        f.write(render_config(meta) + "\n")
     os.replace(meta_file + ".tmp", meta_file)
 
 
