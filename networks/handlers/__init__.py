@@ -18,6 +18,7 @@ from .cpu_budget import CPUTimeBudget
 from .figure import SegmentationFigureSaver
 from .freeze import EncoderFreezeHandler
 from .metrics_json import MetricsJSONSaver
+from .training_loop import GradientClipping, TrainingETA
 
 __all__ = [
     "AtomicCheckpointSaver",
@@ -27,4 +28,6 @@ __all__ = [
     "SegmentationFigureSaver",
     "EncoderFreezeHandler",
     "MetricsJSONSaver",
+    "GradientClipping",
+    "TrainingETA",
 ]

@@ -17,13 +17,20 @@ One module per stage, as `monai.apps.auto3dseg`:
 * `image_io`: read images and label maps in nnU-Net's axis order (NIfTI, NRRD, MHA, PNG, TIFF);
 * `fingerprint`: crop to nonzero, foreground intensity statistics, spacings and shapes;
 * `topology` and `planner`: nnU-Net's `ExperimentPlanner` rules (plus the ResEnc M and a CPU preset);
-* `normalization`, `resampling` and `preprocess`: the preprocessed cache the training stage reads.
+* `normalization`, `resampling` and `preprocess`: the preprocessed cache the training stage reads;
+* `splits`, `patch_sampling`, `transforms` and `bundle`: each configuration as a MONAI bundle that trains on folds;
+* `predict`, `evaluation`, `postprocessing`, `training` and `selection`: cross-validation, ensembles, the best choice.
 """
 
+from .bundle import write_bundle
 from .dataset import DatasetIntegrityError, RawDataset, load_raw_dataset
 from .fingerprint import extract_fingerprint
+from .patch_sampling import PatchDataset, augmentation_settings
 from .planner import PLANNERS, CPUPlanner, ExperimentPlanner, ResEncMPlanner, plan_experiment
+from .predict import group_channel_files, predict_cases, window_inferer
 from .preprocess import preprocess_dataset
+from .splits import fold_datalist, kfold_splits
+from .transforms import LoadCased, RestoreGeometryd, SaveCased
 
 __all__ = [
     "DatasetIntegrityError",
@@ -36,4 +43,15 @@ __all__ = [
     "CPUPlanner",
     "plan_experiment",
     "preprocess_dataset",
+    "write_bundle",
+    "PatchDataset",
+    "augmentation_settings",
+    "group_channel_files",
+    "predict_cases",
+    "window_inferer",
+    "fold_datalist",
+    "kfold_splits",
+    "LoadCased",
+    "RestoreGeometryd",
+    "SaveCased",
 ]

@@ -15,7 +15,8 @@ Arrays come back as ``(channels, z, y, x)`` (ITK's array order, the reverse of t
 the same order. 2D files get a leading axis of length 1 and nnU-Net's dummy spacing: 999 for natural images (PNG,
 BMP, 2D TIFF; pixel spacing 1) and 999 x the largest spacing for 2D medical files. 3D TIFF stacks (``.tiff``, or a
 ``.tif`` that is not a 2D/RGB image) take their spacing from ``<case>.json`` next to them, as nnU-Net's Tiff3DIO.
-ITK (a dependency of MONAI's ``ITKReader``) reads every medical format, which keeps origin and direction for export.
+ITK (a dependency of MONAI's ``ITKReader``) reads every medical format, which keeps origin and direction for export:
+``write_seg`` writes a label map back in the reader's format with the geometry it read (as nnU-Net's writers).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "reader_name",
     "read_images",
     "read_seg",
+    "write_seg",
 ]
 
 MEDICAL_ENDINGS = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".gipl")
@@ -187,3 +189,58 @@ def read_seg(path: str) -> tuple[np.ndarray, dict]:
     if array.shape[0] != 1:
         raise ImageReadError(f"{path}: a label map must have one channel, got {array.shape[0]}")
     return array, prop
+
+
+def _write_atomic(path: str, write) -> None:
+    # the writer picks the format from the ending, so the temporary name keeps it
+    ending = _ending(path)
+    tmp = f"{path[: -len(ending)]}.tmp{os.getpid()}{ending}"
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _label_dtype(seg: np.ndarray):
+    return np.uint8 if seg.max(initial=0) < 256 else np.uint16
+
+
+def write_seg(seg: np.ndarray, properties: dict, path: str | os.PathLike) -> None:
+    """Write a ``(z, y, x)`` label map (the array order ``read_seg`` returns, channel axis dropped) to ``path``.
+
+    Medical formats get the spacing, origin and direction that were read (``properties["itk"]``, 2D files written
+    as 2D, the channel axis of 4D inputs dropped); PNG/BMP/2D TIFF a 2D image; 3D TIFF the stack plus
+    ``<case>.json`` with its spacing. The file is written under a temporary name and renamed into place.
+    """
+    path = str(path)
+    ending = _ending(path)
+    seg = np.asarray(seg)
+    if seg.ndim != 3:
+        raise ValueError(f"{path}: expected a (z, y, x) label map, got shape {seg.shape}")
+    seg = seg.astype(_label_dtype(seg), copy=False)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    if ending in MEDICAL_ENDINGS:
+        import itk
+
+        geometry = properties.get("itk")
+        if geometry is None:
+            raise ValueError(f"{path}: the input had no medical-image geometry; write {ending} only for such inputs")
+        dims = 2 if len(geometry["spacing"]) == 2 else 3
+        image = itk.image_from_array(np.ascontiguousarray(seg[0] if dims == 2 else seg))
+        full = int(round(len(geometry["direction"]) ** 0.5))
+        image.SetSpacing(geometry["spacing"][:dims])
+        image.SetOrigin(geometry["origin"][:dims])
+        image.SetDirection(np.asarray(geometry["direction"]).reshape(full, full)[:dims, :dims].copy())
+        _write_atomic(path, lambda p: itk.imwrite(image, p, compression=True))
+    elif ending in (".png", ".bmp") or (ending == ".tif" and seg.shape[0] == 1):
+        from PIL import Image
+
+        if seg.shape[0] != 1:
+            raise ValueError(f"{path}: {ending} holds 2D images, the label map has {seg.shape[0]} slices")
+        _write_atomic(path, lambda p: Image.fromarray(seg[0]).save(p))
+    else:  # 3D TIFF: the stack, and the spacing where nnU-Net's Tiff3DIO looks for it
+        import tifffile
+
+        _write_atomic(path, lambda p: tifffile.imwrite(p, seg))
+        aux = path[: -len(ending)] + ".json"
+        with open(aux + ".tmp", "w") as f:
+            json.dump({"spacing": [float(s) for s in properties["spacing"]]}, f)
+        os.replace(aux + ".tmp", aux)

@@ -9,7 +9,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The front half of the recipe as functions of folders: verify, fingerprint, plan, preprocess.
+"""The recipe as functions of folders: verify, fingerprint, plan, preprocess, train, predict, ensemble, find_best.
 
 Each takes the raw dataset folder and a work folder and writes nnU-Net v2's files there: ``dataset.json`` (the
 nnU-Net form, also for MSD input), ``dataset_fingerprint.json``, ``plans.json`` (any name via ``plans_file``) and
@@ -31,9 +31,22 @@ from .dataset import CaseError, RawDataset, check_case, load_raw_dataset
 from .fingerprint import extract_fingerprint
 from .parallel import map_cases
 from .planner import PLANNERS, plan_experiment, write_plans
+from .predict import ConfigurationModel, group_channel_files, predict_cases
 from .preprocess import preprocess_dataset
+from .selection import ensemble_folders, find_best
+from .training import Experiment, train_fold
 
-__all__ = ["verify", "fingerprint", "plan", "preprocess"]
+__all__ = [
+    "verify",
+    "fingerprint",
+    "plan",
+    "preprocess",
+    "train",
+    "predict",
+    "ensemble",
+    "find_best_configuration",
+    "run",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -161,3 +174,148 @@ def preprocess(
     if not (work / "dataset.json").is_file():
         write_json_atomic(work / "dataset.json", dataset.nnunet_dataset_json(), indent=4)
     return preprocess_dataset(dataset, plans, configurations, work, num_processes, strict)
+
+
+def _names(value, what: str) -> list[str] | None:
+    """A comma-separated string, a number or a sequence from the command line as a list of strings."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    items = [v.strip() for v in str(value).split(",") if v.strip()]
+    if not items:
+        raise ValueError(f"{what}: empty list")
+    return items
+
+
+def _experiment(dataset_dir, work_dir, plans_file) -> tuple[RawDataset, Experiment]:
+    dataset, work = _prepare(dataset_dir, work_dir)
+    return dataset, Experiment(work, plans_file)
+
+
+def train(
+    dataset_dir,
+    work_dir,
+    configuration: str = "3d_fullres",
+    fold="0",
+    plans_file: str | None = None,
+    network: str = "auto",
+    epochs: int | None = None,
+    iters_per_epoch: int | None = None,
+    val_interval: int | None = None,
+    num_workers: int | None = None,
+    resume: bool = True,
+) -> Path:
+    """Train fold(s) of one configuration through its bundle and validate them (preprocessing first if needed).
+
+    ``fold`` is one fold, a comma-separated list, ``all`` (every case) or ``cv`` (every fold of the splits).
+    """
+    dataset, experiment = _experiment(dataset_dir, work_dir, plans_file)
+    if configuration not in experiment.plans["configurations"]:
+        raise ValueError(f"{experiment.plans_file}: no configuration {configuration!r}")
+    preprocess(dataset_dir, work_dir, plans_file, [configuration])
+    cases = experiment.preprocessed_cases(configuration)
+    folds = experiment.folds(cases) if str(fold) == "cv" else _names(fold, "fold")
+    out = None
+    for f in folds:
+        out = train_fold(
+            experiment, dataset, configuration, f, network, epochs, iters_per_epoch, val_interval, num_workers, resume
+        )
+    return out
+
+
+def predict(
+    work_dir,
+    input_dir,
+    output_dir,
+    configurations=None,
+    folds=None,
+    plans_file: str | None = None,
+    network: str = "auto",
+    postprocessing_file: str | None = None,
+    save_probabilities: bool = False,
+    mirror_tta: bool = True,
+    device: str | None = None,
+    continue_prediction: bool = False,
+) -> dict[str, str]:
+    """Predict every ``<case>_0000<ending>`` of ``input_dir`` with the folds of the configuration(s) (default: the
+    choice of ``best_configuration.json`` and its postprocessing); return ``{case: problem}`` of skipped cases."""
+    experiment = Experiment(work_dir, plans_file)
+    best_file = experiment.work / "best_configuration.json"
+    best = json.loads(best_file.read_text()) if best_file.is_file() else None
+    names = _names(configurations, "configurations") or (best["configurations"] if best else None)
+    if not names:
+        raise ValueError(f"{best_file} not found: name the --configurations to predict with")
+    if postprocessing_file is None and best is not None and names == best["configurations"]:
+        postprocessing = best["postprocessing"]
+    else:
+        postprocessing = json.loads(Path(postprocessing_file).read_text()) if postprocessing_file else None
+    models = []
+    for name in names:
+        fold_names = _names(folds, "folds")
+        if fold_names is None:
+            root = experiment.fold_dir(name, "0", network).parent
+            fold_names = sorted(p.name[len("fold_") :] for p in root.glob("fold_*") if (p / "model.pt").is_file())
+        checkpoints = [str(experiment.fold_dir(name, f, network) / "model.pt") for f in fold_names]
+        if not checkpoints:
+            raise FileNotFoundError(f"{name}: no trained folds under {experiment.work / 'results'}")
+        models.append(ConfigurationModel(str(experiment.bundle_dir(name, network)), checkpoints))
+    channels = len(experiment.dataset_json["channel_names"])
+    cases = group_channel_files(input_dir, channels, experiment.dataset_json["file_ending"])
+    return predict_cases(
+        cases,
+        output_dir,
+        models,
+        device=device,
+        mirror=mirror_tta,
+        save_probabilities=save_probabilities,
+        postprocessing=postprocessing,
+        continue_prediction=continue_prediction,
+    )
+
+
+def ensemble(input_dirs, output_dir, file_ending: str = ".nii.gz", save_probabilities: bool = False) -> list[str]:
+    """Average the probabilities of several ``predict --save_probabilities`` folders (nnU-Net's ensemble)."""
+    return ensemble_folders(_names(input_dirs, "input_dirs"), output_dir, file_ending, save_probabilities)
+
+
+def find_best_configuration(
+    dataset_dir, work_dir, configurations=None, folds=None, plans_file: str | None = None, network: str = "auto"
+) -> dict:
+    """Compare the trained configurations and their pairwise ensembles; write ``best_configuration.json``."""
+    dataset, experiment = _experiment(dataset_dir, work_dir, plans_file)
+    names = _names(configurations, "configurations") or experiment.trainable_configurations()
+    cases = experiment.preprocessed_cases(names[0])
+    fold_names = _names(folds, "folds") or experiment.folds(cases)
+    return find_best(experiment, dataset, names, fold_names, network)
+
+
+def run(
+    dataset_dir,
+    work_dir,
+    planner: str = "default",
+    configurations=None,
+    folds=None,
+    network: str = "auto",
+    epochs: int | None = None,
+    iters_per_epoch: int | None = None,
+    num_workers: int | None = None,
+    plans_file: str | None = None,
+    **plan_kwargs,
+) -> dict:
+    """Everything from a raw dataset to ``best_configuration.json``: verify, plan, preprocess, train and validate
+    every fold of every configuration (2d, 3d_fullres, 3d_lowres as planned; not the cascade), find the best.
+    Finished folds are kept; an interrupted one resumes from its last epoch."""
+    problems = verify(dataset_dir)
+    if problems:
+        logger.warning("%d case(s) fail the integrity check and are left out: %s", len(problems), problems)
+    plan(dataset_dir, work_dir, planner=planner, plans_file=plans_file, **plan_kwargs)
+    experiment = Experiment(_prepare(dataset_dir, work_dir)[1], plans_file)
+    names = _names(configurations, "configurations") or experiment.trainable_configurations()
+    preprocess(dataset_dir, work_dir, plans_file, names)
+    dataset = load_raw_dataset(dataset_dir)
+    fold_names = _names(folds, "folds") or experiment.folds(experiment.preprocessed_cases(names[0]))
+    for name in names:
+        for fold in fold_names:
+            train_fold(experiment, dataset, name, fold, network, epochs, iters_per_epoch, None, num_workers)
+    return find_best(experiment, dataset, names, fold_names, network)
