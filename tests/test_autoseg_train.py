@@ -1,0 +1,156 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""autoseg from a raw 3D dataset to best_configuration.json through the command line, and the generated bundles
+through ``python -m monai.bundle`` (model-zoo checks, resume, inference) on the real nuclei3d volumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+import tifffile
+import torch
+
+from tests.bundle_helpers import PYTHON, REPO_ROOT, check_ok, run_bundle
+
+SCHEMA = REPO_ROOT / "configs" / "schema" / "meta_schema_20240725.json"
+SHORT = ["--epochs", "1", "--iters_per_epoch", "2", "--num_workers", "0"]
+
+
+def _autoseg(*args: str, timeout: int = 1200) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    cmd = [PYTHON, str(REPO_ROOT / "scripts" / "autoseg.py"), *map(str, args)]
+    return subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory, nuclei3d_dir):
+    """One short ``autoseg.py run`` (fold 0 of both configurations) shared by the tests of this module."""
+    work = tmp_path_factory.mktemp("autoseg") / "work"
+    check_ok(_autoseg("run", "--dataset_dir", nuclei3d_dir, "--work_dir", work, "--folds", "0", *SHORT))
+    return work
+
+
+def test_run_writes_best_configuration(work, nuclei3d_dir):
+    best = json.loads((work / "best_configuration.json").read_text())
+    assert set(best["candidates"]) == {"2d", "3d_fullres", "ensemble__2d__3d_fullres"}
+    assert best["best"] in best["candidates"] and best["folds"] == ["0"]
+    assert best["predict_command"].startswith(f"python scripts/autoseg.py predict --work_dir {work}")
+    assert set(best["postprocessing"]) == {"foreground_labels", "keep_largest_foreground", "keep_largest_per_label"}
+    splits = json.loads((work / "splits_final.json").read_text())
+    (val_case,) = splits[0]["val"]
+    reference = tifffile.imread(nuclei3d_dir / "labelsTr" / f"{val_case}.tiff")
+    for name in ("nnUNetPlans_2d", "nnUNetPlans_3d_fullres"):
+        fold = work / "results" / name / "fold_0"
+        summary = json.loads((fold / "validation" / "summary.json").read_text())
+        assert set(summary["mean"]) == {"1"} and {"Dice", "IoU"} <= set(summary["foreground_mean"])
+        prediction = tifffile.imread(fold / "validation" / f"{val_case}.tiff")
+        assert prediction.shape == reference.shape  # exported to the input's own array
+        assert json.loads((fold / "validation" / f"{val_case}.json").read_text()) == {"spacing": [1.0, 1.0, 1.0]}
+        assert (fold / "checkpoints" / "checkpoint_last.pt").is_file()
+        assert any(p.name.startswith("events.out.tfevents") for p in (fold / "logs").iterdir())
+        state = torch.load(fold / "model.pt", weights_only=True)
+        assert all(isinstance(v, torch.Tensor) for v in state.values())
+        assert (work / "bundles" / name / "models" / "model.pt").is_file()
+        crossval = json.loads((work / "results" / name / "crossval" / "summary.json").read_text())
+        assert crossval["foreground_mean"]["Dice"] == pytest.approx(best["candidates"][name[12:]]["Dice"])
+
+
+@pytest.mark.parametrize("name, shape", [("nnUNetPlans_2d", "[1,1,128,128]"), ("nnUNetPlans_3d_fullres", None)])
+def test_generated_bundles_pass_model_zoo_checks(work, name, shape):
+    bundle = work / "bundles" / name
+    meta = ["--meta_file", str(bundle / "configs" / "metadata.json")]
+    check_ok(run_bundle(bundle, [], *meta, "--filepath", str(SCHEMA), module="verify_metadata"))
+    inference = ["--config_file", str(bundle / "configs" / "inference.json")]
+    check_ok(run_bundle(bundle, [], "network_def", *meta, *inference, module="verify_net_in_out"))
+    patch = json.loads((bundle / "configs" / "metadata.json").read_text())
+    patch = patch["network_data_format"]["inputs"]["image"]["spatial_shape"]
+    export = ["--filepath", str(bundle / "models" / "model.ts"), "--ckpt_file", str(bundle / "models" / "model.pt")]
+    export += ["--use_trace", "True", "--input_shape", shape or json.dumps([1, 1, *patch])]
+    check_ok(run_bundle(bundle, [], "network_def", *meta, *inference, *export, module="ckpt_export"))
+    assert torch.jit.load(str(bundle / "models" / "model.ts")) is not None
+
+
+def test_bundle_training_resumes_from_its_last_epoch(work):
+    bundle = work / "bundles" / "nnUNetPlans_2d"
+    fold = work / "results" / "nnUNetPlans_2d" / "fold_0"
+    resumed = work / "resumed"
+    shutil.copytree(fold / "checkpoints", resumed / "checkpoints")
+    args = ["--preprocessed_dir", str(work / "nnUNetPlans_2d"), "--splits_file", str(work / "splits_final.json")]
+    args += ["--fold", "0", "--ckpt_dir", str(resumed), "--resume_dir", str(resumed / "checkpoints")]
+    args += ["--output_dir", str(resumed / "logs"), "--epochs", "2", "--iters_per_epoch", "2", "--num_workers", "0"]
+    proc = run_bundle(bundle, ["train.json"], *args, "--resume", "True")
+    check_ok(proc)
+    log = proc.stdout + proc.stderr
+    assert "Restored all variables from" in log and "Epoch[2] Complete" in log and "Epoch[1] Complete" not in log
+    state = torch.load(resumed / "checkpoints" / "checkpoint_last.pt", weights_only=False)
+    assert state["trainer"]["iteration"] == 4 and (resumed / "model.pt").is_file()
+
+
+def test_predict_and_bundle_inference_skip_a_bad_case(work, nuclei3d_dir, tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    case = sorted((nuclei3d_dir / "imagesTr").glob("*_0000.tiff"))[0]
+    shutil.copy(case, images / case.name)
+    shutil.copy(case.with_name(case.name[: -len("_0000.tiff")] + ".json"), images)
+    (images / "broken_0000.tiff").write_bytes(b"not a tiff")
+    stem = case.name[: -len("_0000.tiff")]
+    proc = _autoseg("predict", "--work_dir", work, "--input_dir", images, "--output_dir", tmp_path / "out")
+    assert proc.returncode == 1 and "broken" in proc.stderr, proc.stderr[-3000:]
+    assert tifffile.imread(tmp_path / "out" / f"{stem}.tiff").shape == tifffile.imread(case).shape
+    assert "broken" in json.loads((tmp_path / "out" / "errors.json").read_text())
+
+    bundle = work / "bundles" / "nnUNetPlans_3d_fullres"
+    out = tmp_path / "bundle_out"
+    proc = run_bundle(bundle, ["inference.json"], "--input_dir", str(images), "--output_dir", str(out))
+    assert proc.returncode != 0 and "broken_0000.tiff" in proc.stdout + proc.stderr  # reported, after the rest
+    assert tifffile.imread(out / f"{stem}.tiff").shape == tifffile.imread(case).shape
+
+
+def test_swin_umamba_trains_on_a_2d_configuration(work, nuclei3d_dir):
+    proc = _autoseg(
+        "train", "--dataset_dir", nuclei3d_dir, "--work_dir", work, "--configuration", "2d", "--fold", "0",
+        "--network", "swin_umamba", "--epochs", "1", "--iters_per_epoch", "1", "--num_workers", "0",
+    )  # fmt: skip
+    check_ok(proc)
+    bundle = work / "bundles" / "nnUNetPlans_2d_swin_umamba"
+    train = json.loads((bundle / "configs" / "train.json").read_text())
+    assert train["network_def"]["_target_"] == "networks.nets.SwinUMamba" and train["patch_size"] == [128, 128]
+    summary = work / "results" / "nnUNetPlans_2d_swin_umamba" / "fold_0" / "validation" / "summary.json"
+    assert "Dice" in json.loads(summary.read_text())["foreground_mean"]
+
+
+def test_generated_bundle_evaluates_and_trains_with_two_gloo_processes(work, tmp_path):
+    bundle = work / "bundles" / "nnUNetPlans_2d"
+    data = ["--preprocessed_dir", str(work / "nnUNetPlans_2d"), "--splits_file", str(work / "splits_final.json")]
+    data += ["--fold", "0"]
+    fold = work / "results" / "nnUNetPlans_2d" / "fold_0"
+    proc = run_bundle(
+        bundle, ["train.json", "evaluate.json"], *data, "--ckpt_dir", str(fold), "--output_dir", str(tmp_path)
+    )
+    check_ok(proc)  # evaluate.json: the fold's model on its validation cases with TTA, in the preprocessed space
+    validation = json.loads((fold / "validation" / "summary.json").read_text())["foreground_mean"]["Dice"]
+    evaluated = json.loads((tmp_path / "metrics_summary.json").read_text())["val_mean_dice"]
+    assert evaluated == pytest.approx(validation, abs=0.02)  # same TTA prediction, scored before/after export
+
+    configs = f"['{bundle}/configs/train.json','{bundle}/configs/multi_gpu_train.json']"
+    out = tmp_path / "ddp"
+    cmd = [PYTHON, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "monai.bundle", "run"]
+    cmd += ["--config_file", configs, "--bundle_root", str(bundle), *data, "--ckpt_dir", str(out)]
+    cmd += ["--resume_dir", str(out / "checkpoints"), "--output_dir", str(out / "logs"), *SHORT, "--val_interval", "1"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    proc = subprocess.run(cmd, cwd=bundle, env=env, capture_output=True, text=True, timeout=600)
+    check_ok(proc)
+    assert (out / "model.pt").is_file() and (out / "checkpoints" / "checkpoint_last.pt").is_file()
