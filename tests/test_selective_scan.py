@@ -299,7 +299,9 @@ def test_metatensor_inputs(backend):
 
     inputs = _make_inputs(2, 8, 37, 4, 2, dtype=torch.float32)
     expected = selective_scan(**inputs, backend=backend, return_last_state=True)
-    meta = {k: (MetaTensor(v.detach().clone()).requires_grad_() if torch.is_tensor(v) else v) for k, v in inputs.items()}
+    meta = {
+        k: (MetaTensor(v.detach().clone()).requires_grad_() if torch.is_tensor(v) else v) for k, v in inputs.items()
+    }
     y, last = selective_scan(**meta, backend=backend, return_last_state=True)
     torch.testing.assert_close(torch.as_tensor(y), expected[0])
     torch.testing.assert_close(torch.as_tensor(last), expected[1])

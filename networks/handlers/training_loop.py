@@ -78,7 +78,8 @@ class TrainingETA:
         per_epoch = (time.perf_counter() - self._start) / max(done, 1)
         remaining = engine.state.max_epochs - engine.state.epoch
         engine.state.eta_s = per_epoch * remaining
-        eta = time.strftime("%H:%M:%S", time.gmtime(engine.state.eta_s))
+        minutes, seconds = divmod(int(engine.state.eta_s), 60)
+        eta = f"{minutes // 60}:{minutes % 60:02d}:{seconds:02d}"  # hours past 24 too
         self.logger.info(
             "epoch %d/%d, %.1f s/epoch, ETA %s", engine.state.epoch, engine.state.max_epochs, per_epoch, eta
         )

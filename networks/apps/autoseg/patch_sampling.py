@@ -72,7 +72,7 @@ def augmentation_settings(patch_size: Sequence[int]) -> dict:
 def _crop_box(shape, patch, need_to_pad, rng: np.random.Generator, center=None) -> list[int]:
     # nnU-Net's get_bbox: lower corners may reach half the padding outside the image
     pad = [max(n, p - s) if n + s < p else n for s, p, n in zip(shape, patch, need_to_pad)]
-    lbs = [-(n // 2) for n in pad]
+    lbs = [(-n) // 2 for n in pad]  # nnU-Net's `- need_to_pad // 2`
     ubs = [s + n // 2 + n % 2 - p for s, n, p in zip(shape, pad, patch)]
     if center is None:
         return [int(rng.integers(lb, ub + 1)) for lb, ub in zip(lbs, ubs)]
@@ -171,6 +171,9 @@ class PatchDataset(torch.utils.data.Dataset):
         lower = _crop_box(image.shape[1:], self.initial_patch_size, need_to_pad, rng, center)
         sample = {
             "image": torch.from_numpy(_crop(np.asarray(image, dtype=np.float32), lower, self.initial_patch_size)),
-            "label": torch.from_numpy(_crop(np.asarray(label), lower, self.initial_patch_size).astype(np.int64)),
+            # -1 (outside the nonzero mask) becomes background, as nnU-Net's RemoveLabelTransform(-1, 0)
+            "label": torch.from_numpy(
+                np.maximum(_crop(np.asarray(label), lower, self.initial_patch_size), 0).astype(np.int64)
+            ),
         }
         return self.transform(sample) if self.transform is not None else sample

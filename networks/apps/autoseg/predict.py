@@ -100,7 +100,8 @@ def group_channel_files(input_dir: str | os.PathLike, num_channels: int, file_en
         stem = name[: -len(file_ending)]
         if len(stem) > 5 and stem[-5] == "_" and stem[-4:].isdigit():
             cases.setdefault(stem[:-5], []).append(str(folder / name))
-    incomplete = {c: len(v) for c, v in cases.items() if len(v) != num_channels}
+    # one file per channel, or a single file holding them all (RGB PNG, MSD 4D): LoadCased checks the count
+    incomplete = {c: len(v) for c, v in cases.items() if len(v) not in (1, num_channels)}
     if incomplete:
         raise ValueError(f"{folder}: case(s) {incomplete} do not have {num_channels} channel file(s) _0000..")
     if not cases:

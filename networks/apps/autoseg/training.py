@@ -156,6 +156,7 @@ def train_fold(
         done.unlink(missing_ok=True)
         checkpoint.unlink(missing_ok=True)
         state = {}
+    retrained = not state
     if not state:
         overrides: dict = {
             "preprocessed_dir": str(experiment.preprocessed_dir(configuration)),
@@ -165,9 +166,9 @@ def train_fold(
             "resume_dir": str(fold_dir / "checkpoints"),
             "output_dir": str(fold_dir / "logs"),
         }
-        for key, value in (("epochs", epochs), ("iters_per_epoch", iters_per_epoch), ("num_workers", num_workers)):
+        for name, value in (("epochs", epochs), ("iters_per_epoch", iters_per_epoch), ("num_workers", num_workers)):
             if value is not None:
-                overrides[key] = int(value)
+                overrides[name] = int(value)
         if val_interval is not None or epochs is not None:
             overrides["val_interval"] = int(val_interval or max(1, min(50, int(epochs))))
         if resume and checkpoint.is_file():
@@ -177,7 +178,7 @@ def train_fold(
         subprocess.run(cmd, check=True)
         write_json_atomic(done, {"command": cmd, "bundle_key": key})
     own = bundle / "models" / "model.pt"  # what inference.json and MONAI Label load: fold "all", else the first fold
-    if str(fold) == "all" or not own.is_file():
+    if str(fold) == "all" or not own.is_file() or retrained and str(fold) == "0":
         shutil.copyfile(fold_dir / "model.pt", own.with_suffix(".tmp"))
         os.replace(own.with_suffix(".tmp"), own)
     if validate:
@@ -212,10 +213,16 @@ def crossval_summary(
     out = root / "crossval"
     out.mkdir(parents=True, exist_ok=True)
     pairs = {}
+    shutil.rmtree(out)  # predictions of an earlier split or fold set must not count
+    out.mkdir(parents=True)
+    cases = experiment.preprocessed_cases(configuration)
+    splits = experiment.splits(cases)
     for fold in folds:
         validation = root / f"fold_{fold}" / "validation"
-        for prediction in sorted(validation.glob(f"*{dataset.file_ending}")):
-            case = prediction.name[: -len(dataset.file_ending)]
+        for case in fold_cases(splits, fold, cases)[1]:
+            prediction = validation / f"{case}{dataset.file_ending}"
+            if not prediction.is_file():
+                continue
             for suffix in (dataset.file_ending, ".npz", PROPERTIES_SUFFIX, ".json"):
                 source = validation / f"{case}{suffix}"
                 if source.is_file():

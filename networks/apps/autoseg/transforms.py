@@ -118,9 +118,11 @@ class LoadCased(MapTransform):
     def _raw(self, image, label_path: str | None):
         paths = [str(p) for p in image] if isinstance(image, (list, tuple)) else [str(image)]
         expected = len(self.dataset_json["channel_names"])
-        if len(paths) != expected:
-            raise ValueError(f"{paths}: the plans expect {expected} channel file(s) per case, got {len(paths)}")
-        data, props = read_images(paths)
+        data, props = read_images(paths)  # one file may hold every channel (RGB PNG, MSD 4D)
+        if data.shape[0] != expected:
+            raise ValueError(
+                f"{paths}: the plans expect {expected} channel(s) per case, the file(s) hold {data.shape[0]}"
+            )
         seg = None
         if label_path is not None:
             seg, _ = read_seg(label_path)

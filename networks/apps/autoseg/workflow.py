@@ -255,7 +255,7 @@ def predict(
         fold_names = _names(folds, "folds")
         if fold_names is None:
             root = experiment.fold_dir(name, "0", network).parent
-            fold_names = sorted(p.name[len("fold_") :] for p in root.glob("fold_*") if (p / "model.pt").is_file())
+            fold_names = sorted(p.name[len("fold_") :] for p in root.glob("fold_[0-9]*") if (p / "model.pt").is_file())
         checkpoints = [str(experiment.fold_dir(name, f, network) / "model.pt") for f in fold_names]
         if not checkpoints:
             raise FileNotFoundError(f"{name}: no trained folds under {experiment.work / 'results'}")
