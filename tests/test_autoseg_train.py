@@ -154,3 +154,14 @@ def test_generated_bundle_evaluates_and_trains_with_two_gloo_processes(work, tmp
     proc = subprocess.run(cmd, cwd=bundle, env=env, capture_output=True, text=True, timeout=600)
     check_ok(proc)
     assert (out / "model.pt").is_file() and (out / "checkpoints" / "checkpoint_last.pt").is_file()
+
+
+@pytest.mark.slow
+def test_run_every_fold_smoke(tmp_path, nuclei3d_dir):
+    """The issue's smoke command on a prepared 3D set: every fold of every configuration (about 6-10 minutes)."""
+    work = tmp_path / "W"
+    check_ok(
+        _autoseg("run", "--dataset_dir", nuclei3d_dir, "--work_dir", work, "--epochs", "1", "--iters_per_epoch", "2")
+    )
+    best = json.loads((work / "best_configuration.json").read_text())
+    assert best["folds"] == ["0", "1", "2", "3"]  # 4 cases: 4 folds
