@@ -281,7 +281,7 @@ def write_bundle(
     weights already in ``out_dir/models`` are kept. Returns the bundle folder."""
     out = Path(out_dir)
     configs = compose_configs(plans, dataset_json, configuration_name, network)
-    template = bundle_values(plans, dataset_json, configuration_name, network)["template"]
+    template = network_for(resolve_configuration(plans, configuration_name), network)
     (out / "configs").mkdir(parents=True, exist_ok=True)
     (out / "docs").mkdir(exist_ok=True)
     (out / "models").mkdir(exist_ok=True)

@@ -78,6 +78,10 @@ class ConfigurationModel:
         self.configuration = parser["configuration"]
         self.patch_size = parser["patch_size"]
         self.plans, self.dataset_json = load_plans(self.plans_file, self.dataset_json_file)
+        self.resolved = resolve_configuration(self.plans, self.configuration)
+        self.loader = LoadCased(
+            "image", self.plans_file, self.configuration, self.dataset_json_file
+        )  # once, not per case
         missing = [c for c in self.checkpoints if not os.path.isfile(c)]
         if missing:
             raise FileNotFoundError(f"checkpoint(s) {missing} not found (train those folds first)")
@@ -111,15 +115,14 @@ def group_channel_files(input_dir: str | os.PathLike, num_channels: int, file_en
 
 @torch.no_grad()
 def _configuration_probabilities(model: ConfigurationModel, paths: list[str], inferer: Inferer, device):
-    case = LoadCased("image", model.plans_file, model.configuration, model.dataset_json_file)({"image": paths})
+    case = model.loader({"image": paths})
     image = case["image"][None].to(device)
     total = None
     for network in model.networks:
         probabilities = torch.softmax(inferer(image, network).float(), dim=1)[0]
         total = probabilities if total is None else total + probabilities
     properties = json.loads(case["image_properties"])
-    configuration = resolve_configuration(model.plans, model.configuration)
-    _, probabilities = to_original_geometry(total / len(model.networks), properties, model.plans, configuration)
+    _, probabilities = to_original_geometry(total / len(model.networks), properties, model.plans, model.resolved)
     return probabilities, properties
 
 

@@ -144,7 +144,6 @@ def train_fold(
     is not trained again; one that was interrupted resumes from its last epoch (``resume=False`` starts over).
     """
     cases = experiment.preprocessed_cases(configuration)
-    experiment.splits(cases)
     fold_cases(experiment.splits(cases), fold, cases)  # fails early, naming the folds that exist
     bundle = experiment.write_bundle(configuration, network)
     fold_dir = experiment.fold_dir(configuration, fold, network)
