@@ -26,7 +26,7 @@ from monai.inferers import SimpleInferer
 from networks.handlers import AtomicCheckpointSaver, EncoderFreezeHandler
 from networks.inferers import MirrorTTAInferer
 from networks.losses import NNUNetDeepSupervisionLoss, nnunet_deep_supervision_weights
-from networks.metrics import InstanceF1Metric, compute_instance_f1
+from networks.metrics import InstanceMatchingMetric
 from networks.transforms import CheckInputd, SelectFullResolutiond, check_datalist
 
 
@@ -35,21 +35,22 @@ def test_instance_f1_known_case():
     gt[0:3, 0:3], gt[5:8, 5:8], gt[0:2, 7:9] = 1, 2, 3
     pred = np.zeros((10, 10), np.int64)
     pred[0:3, 0:3] = 1  # exact match
-    pred[5:7, 5:8] = 1  # IoU 6/9 > 0.5: match
+    pred[5:7, 5:8] = 1  # IoU 6/9 >= 0.5: match
     pred[8:10, 0:2] = 1  # false positive; gt 3 is missed
-    metric = InstanceF1Metric()
-    metric(torch.tensor(pred)[None, None], torch.tensor(gt)[None, None])
-    assert metric.aggregate().item() == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
     onehot = torch.nn.functional.one_hot(torch.tensor(pred), 2).permute(2, 0, 1)[None].float()
-    assert compute_instance_f1(onehot, torch.tensor(gt)[None, None]).item() == pytest.approx(2 / 3)
+    metric = InstanceMatchingMetric("f1", split_foreground=True)
+    metric(onehot, torch.tensor(gt)[None, None])
+    assert metric.aggregate().item() == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
 
 
-def test_instance_f1_touching_objects_merge_and_empty():
+def test_instance_f1_touching_objects_merge_and_sums_over_images():
     gt = np.zeros((1, 1, 4, 8), np.int64)
-    gt[..., :, 0:4], gt[..., :, 4:8] = 1, 2  # two touching instances -> one predicted component
-    fg = torch.ones(1, 1, 4, 8)
-    assert compute_instance_f1(fg, torch.tensor(gt)).item() == 0.0  # IoU 0.5 is not > 0.5
-    assert compute_instance_f1(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 4)).item() == 1.0
+    gt[..., :, 0:4], gt[..., :, 4:8] = 1, 2  # two touching instances -> one predicted component, IoU 0.5 each
+    metric = InstanceMatchingMetric("f1", split_foreground=True)
+    metric(torch.ones(1, 1, 4, 8), torch.tensor(gt))  # one TP at IoU >= 0.5, one FN
+    metric(torch.zeros(1, 1, 4, 8), torch.tensor(gt))  # two FN
+    # summed over images: 2 * 1 / (2 * 1 + 0 + 3), not the mean of the per-image F1s (2/3 and 0)
+    assert metric.aggregate().item() == pytest.approx(2 / 5)
 
 
 def test_mirror_tta_equals_average_of_flipped_predictions():

@@ -9,10 +9,36 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Metrics shared by the zoo's bundles."""
+"""Metrics shared by the zoo's bundles: the instance segmentation metrics of the nuclei literature."""
 
 from __future__ import annotations
 
-from .instance_f1 import InstanceF1Metric, compute_instance_f1, match_instances
+from .coco import coco_dataset, coco_mask_metrics, label_map_to_coco
+from .instance import (
+    COUNT_KEYS,
+    aggregated_jaccard_index,
+    instance_matching,
+    instance_matching_dataset,
+    instance_overlap,
+    panoptic_quality,
+    summarize_matching,
+)
+from .matching_metric import InstanceMatchingMetric, foreground_instances
+from .report import EVAL_THRESHOLDS, instance_report
 
-__all__ = ["InstanceF1Metric", "compute_instance_f1", "match_instances"]
+__all__ = [
+    "COUNT_KEYS",
+    "instance_overlap",
+    "instance_matching",
+    "instance_matching_dataset",
+    "summarize_matching",
+    "aggregated_jaccard_index",
+    "panoptic_quality",
+    "coco_dataset",
+    "coco_mask_metrics",
+    "label_map_to_coco",
+    "InstanceMatchingMetric",
+    "foreground_instances",
+    "EVAL_THRESHOLDS",
+    "instance_report",
+]
