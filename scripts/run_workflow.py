@@ -464,7 +464,11 @@ def _last_error(log: str) -> str | None:
 def results_table(dataset: str, rows: list[dict], cpu_budget_s: float) -> str:
     """Markdown table of a comparison (one row per network)."""
     f1 = dataset == "nuclei"
-    head = "| network | Dice | NSD | " + ("instance F1@0.5 | " if f1 else "") + "params | iterations | CPU s |"
+    head = (
+        "| network | Dice | NSD | "
+        + ("instance F1@0.5 (summed over images) | " if f1 else "")
+        + "params | iterations | CPU s |"
+    )
     lines = [
         f"### {DATASETS[dataset][1]} (test split, {cpu_budget_s:g} CPU-seconds of training per network)",
         "",
