@@ -17,6 +17,7 @@ from .checkpoint import AtomicCheckpointSaver, AtomicDiskSaver, ResumeCheckpoint
 from .cpu_budget import CPUTimeBudget
 from .figure import SegmentationFigureSaver
 from .freeze import EncoderFreezeHandler
+from .instance_report import COCOPredictionSaver, InstanceEvaluationSaver, save_outline_figure
 from .metrics_json import MetricsJSONSaver
 from .training_loop import GradientClipping, TrainingETA
 
@@ -27,6 +28,9 @@ __all__ = [
     "CPUTimeBudget",
     "SegmentationFigureSaver",
     "EncoderFreezeHandler",
+    "InstanceEvaluationSaver",
+    "COCOPredictionSaver",
+    "save_outline_figure",
     "MetricsJSONSaver",
     "GradientClipping",
     "TrainingETA",

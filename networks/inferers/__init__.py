@@ -14,5 +14,6 @@
 from __future__ import annotations
 
 from .mirror import MirrorTTAInferer
+from .tiled_instance import InstanceSegmenter, TiledInstanceInferer, tile_layout
 
-__all__ = ["MirrorTTAInferer"]
+__all__ = ["MirrorTTAInferer", "TiledInstanceInferer", "InstanceSegmenter", "tile_layout"]

@@ -9,12 +9,16 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Whole networks of the zoo: Swin-UMamba, Swin-UMamba-D, the VMamba encoder, nnU-Net's U-Nets, weight loaders."""
+"""
+Whole networks of the zoo: Swin-UMamba, Swin-UMamba-D, the VMamba encoder, nnU-Net's U-Nets, Mask R-CNN for
+microscopy, weight loaders.
+"""
 
 from __future__ import annotations
 
 from monai.networks.nets.flexible_unet import FLEXUNET_BACKBONE
 
+from networks.nets.mask_rcnn import MicroscopyMaskRCNN, VMambaFPN, resnet_fpn
 from networks.nets.plain_conv_unet import PlainConvUNet
 from networks.nets.pretrained import load_original_checkpoint, load_vmamba_pretrained
 from networks.nets.residual_encoder_unet import ResidualEncoderUNet
@@ -28,6 +32,9 @@ __all__ = [
     "VMambaEncoder",
     "VMambaBackbone",
     "PlainConvUNet",
+    "MicroscopyMaskRCNN",
+    "VMambaFPN",
+    "resnet_fpn",
     "ResidualEncoderUNet",
     "load_vmamba_pretrained",
     "load_original_checkpoint",

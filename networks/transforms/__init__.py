@@ -16,6 +16,14 @@ from __future__ import annotations
 from .channels import LUMINANCE_WEIGHTS, RGBToLuminance, RGBToLuminanced
 from .deep_supervision import SelectFullResolution, SelectFullResolutiond
 from .input_checks import CheckInput, CheckInputd, check_datalist
+from .instances import (
+    MIN_INSTANCE_AREA,
+    InstanceMapToTargets,
+    InstanceMapToTargetsd,
+    detections_to_instance_map,
+    instance_targets,
+    split_foreground,
+)
 
 __all__ = [
     "LUMINANCE_WEIGHTS",
@@ -26,4 +34,10 @@ __all__ = [
     "CheckInput",
     "CheckInputd",
     "check_datalist",
+    "MIN_INSTANCE_AREA",
+    "InstanceMapToTargets",
+    "InstanceMapToTargetsd",
+    "detections_to_instance_map",
+    "instance_targets",
+    "split_foreground",
 ]
