@@ -18,11 +18,13 @@ Sources (edit these, not the generated files):
   2D segmentation workflow, written once for every bundle; ``common.json`` holds the ids that both standalone
   files (``train.json``, ``inference.json``) need (paths, data geometry, normalisation, device, network, sliding
   window), written once and merged into each of them after their ``imports``;
+- ``configs/instance_2d/``: the instance segmentation (Mask R-CNN) workflow, chosen by a bundle's ``"workflow"``;
+  the files it lacks (``multi_gpu_train.json``, ``logging.conf``) come from ``segmentation_2d``;
 - ``configs/networks/<name>.json``: network choices (``network_def``), also stackable at run time;
-- ``configs/bundles/<bundle>/bundle.json``: per bundle, the default network, a ``common`` section of ids set in
-  every standalone config (``train.json`` and ``inference.json``; ``evaluate``/``multi_gpu_train`` stack on
-  ``train.json`` and inherit them) and, per config file, the ids (``#``-paths, as on the ``monai.bundle`` command
-  line) whose values differ from the generic workflow.
+- ``configs/bundles/<bundle>/bundle.json``: per bundle, the workflow (default ``segmentation_2d``), the default
+  network (if any), a ``common`` section of ids set in every standalone config (``train.json`` and
+  ``inference.json``; ``evaluate``/``multi_gpu_train`` stack on ``train.json`` and inherit them) and, per config
+  file, the ids (``#``-paths, as on the ``monai.bundle`` command line) whose values differ from the workflow.
 
 Output: ``bundle/<bundle>/configs/*.json`` and ``logging.conf``, self-contained (MONAI Label and the
 model-zoo copy a bundle folder alone). ``metadata.json`` stays hand-written in the bundle.
@@ -59,6 +61,12 @@ def _load(path: str) -> dict:
         return json.load(f)
 
 
+def _workflow_file(workflow: str, name: str) -> str:
+    """A workflow's own template, else the generic segmentation one (``logging.conf``, ``multi_gpu_train.json``)."""
+    own = os.path.join(CONFIGS, workflow, name)
+    return own if os.path.isfile(own) else os.path.join(WORKFLOW_DIR, name)
+
+
 def compose(bundle: str) -> dict[str, dict]:
     """
     Compose the configs of one bundle.
@@ -71,17 +79,20 @@ def compose(bundle: str) -> dict[str, dict]:
     """
     spec_path = os.path.join(CONFIGS, "bundles", bundle, "bundle.json")
     spec = _load(spec_path)
-    unknown = set(spec) - {"network", "common", *WORKFLOW_FILES}
+    unknown = set(spec) - {"workflow", "network", "common", *WORKFLOW_FILES}
     if unknown:
         raise KeyError(
-            f"{spec_path}: unknown sections {sorted(unknown)}; expected 'network', 'common' and {WORKFLOW_FILES}."
+            f"{spec_path}: unknown sections {sorted(unknown)}; expected 'workflow', 'network', 'common' and "
+            f"{WORKFLOW_FILES}."
         )
-    network = _load(os.path.join(CONFIGS, "networks", f"{spec['network']}.json"))
+    workflow = spec.get("workflow", "segmentation_2d")
+    network = _load(os.path.join(CONFIGS, "networks", f"{spec['network']}.json")) if "network" in spec else {}
+    common_file = _workflow_file(workflow, "common.json")
     out = {}
     for stem in WORKFLOW_FILES:
-        config = _load(os.path.join(WORKFLOW_DIR, f"{stem}.json"))
+        config = _load(_workflow_file(workflow, f"{stem}.json"))
         if stem in STANDALONE_FILES:
-            config = merge_after_imports(config, _load(COMMON_FILE), COMMON_FILE)
+            config = merge_after_imports(config, _load(common_file), common_file)
             for id_, value in network.items():
                 set_config_id(config, id_, value, f"configs/networks/{spec['network']}.json")
             for id_, value in spec.get("common", {}).items():
@@ -94,7 +105,8 @@ def compose(bundle: str) -> dict[str, dict]:
 
 def _outputs(bundle: str) -> dict[str, str]:
     files = {f"{stem}.json": render_config(cfg) + "\n" for stem, cfg in compose(bundle).items()}
-    with open(os.path.join(WORKFLOW_DIR, "logging.conf")) as f:
+    workflow = _load(os.path.join(CONFIGS, "bundles", bundle, "bundle.json")).get("workflow", "segmentation_2d")
+    with open(_workflow_file(workflow, "logging.conf")) as f:
         files["logging.conf"] = f.read()
     return files
 

