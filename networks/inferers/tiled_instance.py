@@ -24,7 +24,10 @@ from monai.utils import ensure_tuple_rep
 
 from networks.transforms.instances import MIN_INSTANCE_AREA
 
-__all__ = ["TiledInstanceInferer", "InstanceSegmenter", "tile_layout"]
+__all__ = ["TiledInstanceInferer", "InstanceSegmenter", "tile_layout", "EDGE_MARGIN"]
+
+# pixels from a tile edge inside the image within which a mask counts as cut by that edge
+EDGE_MARGIN = 2
 
 
 def tile_layout(size: int, tile: int, overlap: int) -> list[tuple[int, int, int, int]]:
@@ -54,10 +57,13 @@ class TiledInstanceInferer(Inferer):
     and scores per image out, e.g. networks.nets.MicroscopyMaskRCNN) over overlapping tiles and stitch the
     instances into one label map per image.
 
-    Each instance is kept only by the tile that owns its centre (tile_layout): no instance is counted twice, and
-    an instance whose pixels lie within overlap / 2 of its centre is seen whole by that tile, so it is not cut in
-    two. Choose overlap at least the diameter of the largest object. Overlapping masks are resolved by score: a
-    pixel belongs to the most confident instance claiming it (networks.transforms.detections_to_instance_map).
+    A tile keeps the instances it sees whole (no pixel within ``EDGE_MARGIN`` of one of its edges inside the image);
+    an instance cut by a tile edge is kept only by the tile that owns its centre (``tile_layout``), which sees it
+    whole when its pixels lie within ``overlap / 2`` of the centre: choose ``overlap`` at least the diameter of the
+    largest object. The kept instances are painted from the highest score down, each pixel going to the first
+    instance claiming it; an instance left with less than half of its mask (the copy of a nucleus seen whole by two
+    tiles, possibly a pixel apart) or with fewer than ``min_area`` pixels is dropped. So no nucleus is counted twice
+    or cut in two.
 
     Args:
         tile_size: tile side(s) in pixels (the training patch size works best: anchors and context match).
@@ -101,23 +107,42 @@ class TiledInstanceInferer(Inferer):
                 keep = out["scores"] >= self.score_thresh
                 masks = (out["masks"][keep][:, 0] > self.mask_thresh).cpu().numpy()
                 for score, mask in zip(out["scores"][keep].tolist(), masks):
-                    ys, xs = np.nonzero(mask)
-                    if len(ys) == 0:
-                        continue
-                    cy, cx = ty[0] + ys.mean(), tx[0] + xs.mean()
-                    if ty[2] <= cy < ty[3] and tx[2] <= cx < tx[3]:
+                    if self._usable(mask, ty, tx, image.shape[-2:]):
                         found.append((score, mask, ty[0], tx[0]))
         return found
 
+    @staticmethod
+    def _usable(mask: np.ndarray, ty: tuple, tx: tuple, shape) -> bool:
+        """
+        Keep a tile's instance when the tile sees it whole (no pixel within ``EDGE_MARGIN`` of a tile edge inside
+        the image), or, if it is cut by such an edge, when the tile owns its centre (objects wider than the overlap are then cut).
+        """
+        ys, xs = np.nonzero(mask)
+        if len(ys) == 0:
+            return False
+        m = EDGE_MARGIN  # a mask ending this close to a tile edge may be a nucleus the edge cuts
+        cut = (ty[0] > 0 and ys.min() < m) or (tx[0] > 0 and xs.min() < m)
+        cut = cut or (ty[1] < shape[0] and ys.max() >= mask.shape[0] - m)
+        cut = cut or (tx[1] < shape[1] and xs.max() >= mask.shape[1] - m)
+        if not cut:
+            return True
+        cy, cx = ty[0] + ys.mean(), tx[0] + xs.mean()
+        return ty[2] <= cy < ty[3] and tx[2] <= cx < tx[3]
+
     def _stitch(self, found: list, shape: tuple[int, int]) -> torch.Tensor:
+        # the same nucleus seen whole by two overlapping tiles is found twice, maybe a pixel apart: the most
+        # confident copy is painted, and a detection left with less than half of its mask is a duplicate (or a
+        # heavily overlapped detection), so it is dropped instead of leaving a sliver
         ids, score_map = np.zeros(shape, np.int32), np.zeros(shape, np.float32)
+        count = 0
         for score, mask, y0, x0 in sorted(found, key=lambda f: -f[0]):
             window = (slice(y0, y0 + mask.shape[0]), slice(x0, x0 + mask.shape[1]))
             region = mask & (ids[window] == 0)
-            if region.sum() < self.min_area:
+            visible = int(region.sum())
+            if visible < self.min_area or visible < 0.5 * mask.sum():
                 continue
-            new_id = ids.max() + 1
-            ids[window][region] = new_id
+            count += 1
+            ids[window][region] = count
             score_map[window][region] = score
         return torch.from_numpy(np.stack([ids.astype(np.float32), score_map]))
 
