@@ -13,7 +13,7 @@ Compare nuclei instance segmentations on the same test images with the same metr
 
 Rows: the Mask R-CNN bundle; the Swin-UMamba nuclei bundle's foreground split into instances by connected components
 and by a distance-transform watershed; Otsu thresholding + watershed on the raw image (scikit-image), the floor a
-user would try first. Each row is a folder of instance label maps; all are scored by networks.metrics.
+user would try first. Each row is a folder of instance label maps; all are scored by ``networks.metrics``.
 
 Usage (repository root)::
 
@@ -22,8 +22,9 @@ Usage (repository root)::
         --semantic_ckpt bundle/swin_umamba_nuclei_segmentation/models/model.pt --semantic_small True
     python scripts/instance_comparison.py run --dataset nuclei2d_slices ...   # the other microscope
 
-It prints and runs each bundle command, writes <out_dir>/<row>/ label maps, <out_dir>/comparison.json and the
-table between <!-- results:instances_<dataset> --> markers of docs/results.md.
+It prints and runs each bundle command, writes ``<out_dir>/<row>/`` label maps, ``<out_dir>/comparison.json`` and the
+table between ``<!-- results:instances_<dataset> -->`` markers of ``docs/results.md`` and of the Mask R-CNN bundle's
+``docs/README.md``.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ def run(
     out_dir: str | None = None,
     results: str = os.path.join("docs", "results.md"),
     dry_run: bool = False,
-) -> dict:
+) -> None:
     """
     Predict the test split of a prepared nuclei dataset with every method, score them and publish the table.
 
@@ -210,7 +211,7 @@ def run(
     shown = [_show(c) for c in commands]
     shown.append(f"python scripts/instance_comparison.py run --dataset {dataset} (splits and scores the folders)")
     if dry_run:
-        return {}
+        return
     for case in _test_cases(data):
         stem, like = _stem(case["image"]), os.path.join(REPO, data, case["image"])
         foreground = _load(os.path.join(REPO, semantic, f"{stem}_seg.nii.gz")) > 0
@@ -225,9 +226,10 @@ def run(
     for row, res in scored.items():
         s = res["summary"]
         print(f"{ROWS[row]}: DSB acc@0.5 {s['dsb_accuracy_0.5']:.4f}, AJI {s['aji']:.4f}, PQ {s['pq']:.4f}")
-    _replace_section(os.path.join(REPO, results), f"results:instances_{dataset}", _table(dataset, scored, shown))
-    print(f"\ntable written to {results}")
-    return scored
+    table = _table(dataset, scored, shown)
+    _replace_section(os.path.join(REPO, results), f"results:instances_{dataset}", table)
+    _replace_section(os.path.join(REPO, MASKRCNN, "docs", "README.md"), f"results:instances_{dataset}", table)
+    print(f"\ntable written to {results} and {MASKRCNN}/docs/README.md")
 
 
 if __name__ == "__main__":

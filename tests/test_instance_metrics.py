@@ -168,3 +168,11 @@ def test_bad_label_maps_are_named():
         instance_matching(np.zeros((4, 4), int), np.full((4, 4), 0.5))
     with pytest.raises(ValueError, match="same shape"):
         aggregated_jaccard_index(np.zeros((4, 4), int), np.zeros((4, 5), int))
+
+
+def test_coco_annotations_of_many_instances():
+    grid = np.zeros((60, 60), np.int32)
+    grid[::3, ::3] = np.arange(1, 401).reshape(20, 20)  # 400 one-pixel instances (pycocotools' batch area overflows)
+    anns = label_map_to_coco(grid, 1, transpose=True)
+    assert len(anns) == 400 and all(a["area"] == 1.0 for a in anns)
+    assert anns[1]["bbox"] == [0.0, 3.0, 1.0, 1.0]  # (x, y, w, h) in rows/columns of the transposed map

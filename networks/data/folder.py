@@ -180,10 +180,15 @@ def exit_if_skipped(errors_file: str) -> None:
         sys.exit(_summary(skipped, errors_file, "inference wrote the usable files"))
 
 
+# formats MONAI's writers store a uint16 label map in without loss
+LOSSLESS_OUTPUT_SUFFIXES = {".png", ".tif", ".nii.gz", ".nii", ".nrrd", ".mha"}
+
+
 def input_extension(datalist: Sequence[Mapping], key: str = "image", default: str = ".nii.gz") -> str:
     """
-    The file suffix shared by every image of a datalist (``".png"``, ``".tif"``, ``".nii.gz"``...), so outputs can be
-    written in their inputs' format; ``default`` when the suffixes differ or none is known. ``.tiff`` becomes ``.tif``.
+    The file suffix shared by every image of a datalist, so label maps can be written in their inputs' format, when
+    that format stores 16-bit labels losslessly (``LOSSLESS_OUTPUT_SUFFIXES``: PNG, TIFF, NIfTI, NRRD, MHA);
+    ``default`` otherwise (JPEG, BMP, DICOM inputs) or when the suffixes differ. ``.tiff`` becomes ``.tif``.
 
     Args:
         datalist: ``[{key: path}, ...]``.
@@ -192,4 +197,4 @@ def input_extension(datalist: Sequence[Mapping], key: str = "image", default: st
     """
     suffixes = {_split_suffix(os.path.basename(str(item[key])))[1].lower() for item in datalist}
     suffixes = {".tif" if s == ".tiff" else s for s in suffixes}
-    return suffixes.pop() if len(suffixes) == 1 and "" not in suffixes else default
+    return suffixes.pop() if len(suffixes) == 1 and suffixes <= LOSSLESS_OUTPUT_SUFFIXES else default

@@ -63,9 +63,10 @@ def label_map_to_coco(
     ids = ids[ids != 0]
     if len(ids) == 0:
         return []
-    masks = np.asfortranarray(np.stack([rows_cols == i for i in ids], axis=-1).astype(np.uint8))
-    rles = mask_utils.encode(masks)
-    areas, boxes = mask_utils.area(rles), mask_utils.toBbox(rles)
+    # one instance at a time: bounded memory, and pycocotools' batch area() overflows past 255 objects
+    rles = [mask_utils.encode(np.asfortranarray((rows_cols == i).astype(np.uint8))) for i in ids]
+    areas = [float(mask_utils.area(r)) for r in rles]
+    boxes = [mask_utils.toBbox(r) for r in rles]
     out = []
     for k, (inst, rle) in enumerate(zip(ids, rles)):
         rle["counts"] = rle["counts"].decode("ascii")

@@ -46,8 +46,9 @@ class InstanceMatchingMetric(CumulativeIterationMetric):
     (TP, FP, FN, numbers of instances, sum of matched IoUs) are buffered, and ``aggregate`` sums them over all images
     before the ratio, as the nuclei literature reports it (not a mean of per-image ratios).
 
-    The buffer holds the counts per image, in the order of ``networks.metrics.COUNT_KEYS``, so ``MetricsSaver``
-    writes them per case.
+    The buffer holds the counts per image, in the order of ``networks.metrics.COUNT_KEYS`` (``MetricsSaver`` would
+    label them as classes: leave this metric out of its ``metric_details``; ``networks.metrics.instance_report``
+    writes per-image instance metrics with their names).
 
     Args:
         metric: which value ``aggregate`` returns: ``accuracy`` (DSB2018 "AP"), ``f1``, ``precision``, ``recall``,
