@@ -42,6 +42,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run_workflow import REPO, SMALL_SWIN_UMAMBA, _execute, _replace_section, _show  # noqa: E402
 
+from networks.data.atomic import write_json_atomic  # noqa: E402
 from networks.metrics import instance_report  # noqa: E402
 from networks.transforms import split_foreground  # noqa: E402
 
@@ -221,8 +222,7 @@ def run(
         _write(otsu_watershed(_load(like)), like, os.path.join(REPO, folders["otsu_watershed"], f"{stem}.nii.gz"))
     suffixes = {row: ".nii.gz" for row in ROWS} | {"maskrcnn": "_instances.nii.gz"}
     scored = evaluate_folders(data, folders, suffixes)
-    with open(os.path.join(REPO, out_dir, "comparison.json"), "w") as f:
-        json.dump({r: v["summary"] for r, v in scored.items()}, f, indent=2)
+    write_json_atomic(os.path.join(REPO, out_dir, "comparison.json"), {r: v["summary"] for r, v in scored.items()})
     for row, res in scored.items():
         s = res["summary"]
         print(f"{ROWS[row]}: DSB acc@0.5 {s['dsb_accuracy_0.5']:.4f}, AJI {s['aji']:.4f}, PQ {s['pq']:.4f}")

@@ -27,7 +27,7 @@ from tests.bundle_helpers import REPO_ROOT, check_ok, copy_bundle, run_bundle, s
 
 NAME = "maskrcnn_nuclei_instance_segmentation"
 SCHEMA = str(REPO_ROOT / "configs" / "schema" / "meta_schema_20240725.json")
-# untrained weights give up to max_detections junk masks per tile: fewer keep the tests fast
+# untrained weights give up to ``max_detections`` junk masks per tile: fewer keep the tests fast
 TINY = ["--patch_size", "[128,128]", "--max_detections", "100", "--batch_size", "1", "--num_samples", "1"]
 TINY += ["--num_workers", "0"]
 FAST = ["--max_detections", "100"]  # evaluation and inference tile at the bundle's 256 px: fewer tiles
@@ -130,7 +130,7 @@ def test_inference_on_a_png_folder_writes_label_maps_and_coco(trained, tmp_path)
 
 def test_inference_writes_tiff_for_tiff_input(trained, tmp_path):
     bundle, data = trained
-    item = json.loads((data / "dataset.json").read_text())["test"][1]  # ndev_t08, 210x576: a transposition shows
+    item = json.loads((data / "dataset.json").read_text())["test"][1]  # ``ndev_t08``, 210x576: a transposition shows
     (tmp_path / "images").mkdir()
     arr = np.asarray(nib.load(item["image"]).dataobj).T.astype(np.uint16)
     tifffile.imwrite(tmp_path / "images" / "cells.tif", arr)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["write_json_atomic", "save_npy_atomic"]
+__all__ = ["write_json_atomic", "save_npy_atomic", "write_bytes_atomic"]
 
 
 def _tmp_name(path: str) -> str:
@@ -37,6 +37,18 @@ def write_json_atomic(path: str | os.PathLike, doc: Any, indent: int | None = 1,
         f.write("\n")
         f.flush()
         os.fsync(f.fileno())  # on disk before the rename publishes it: survives a power cut, not only a kill
+    os.replace(tmp, path)
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (folders created), e.g. an encoded PNG or a CSV."""
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = _tmp_name(path)
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 

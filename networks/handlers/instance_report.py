@@ -22,20 +22,15 @@ import numpy as np
 import torch
 from ignite.engine import Engine, Events
 from monai.utils import min_version, optional_import
+from scipy import ndimage
 
+from networks.data.atomic import write_bytes_atomic
 from networks.metrics.coco import label_map_to_coco
 from networks.metrics.report import EVAL_THRESHOLDS, instance_report
 
 idist, _ = optional_import("ignite", "0.4.10", min_version, "distributed")
 
 __all__ = ["InstanceEvaluationSaver", "COCOPredictionSaver", "save_outline_figure"]
-
-
-def _atomic_write(path: str, data: bytes) -> None:
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path + ".tmp", "wb") as f:
-        f.write(data)
-    os.replace(path + ".tmp", path)
 
 
 def _label_map(x) -> np.ndarray:
@@ -52,8 +47,10 @@ def _scores(ids: np.ndarray, score_map) -> dict[int, float]:
     """instance id -> score, read from the score channel at the instance's pixels."""
     if score_map is None:
         return {}
-    s = _label_map_float(score_map)
-    return {int(i): float(s[ids == i].max()) for i in np.unique(ids) if i}
+    index = np.unique(ids)
+    index = index[index != 0]
+    best = ndimage.maximum(_label_map_float(score_map), labels=ids, index=index) if len(index) else []
+    return {int(i): float(v) for i, v in zip(index, best)}
 
 
 def _label_map_float(x) -> np.ndarray:
@@ -129,20 +126,20 @@ def save_outline_figure(cases: list[dict], path: str, num_cases: int = 4) -> Non
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
-    _atomic_write(path, buffer.getvalue())
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 class InstanceEvaluationSaver(_InstanceCollector):
     """
-    When an evaluator completes, write every instance metric of networks.metrics.instance_report:
-    instance_metrics.csv (one row per image), instance_metrics_summary.json (dataset summary: DSB accuracy and
-    the other matching metrics at IoU 0.5:0.05:0.9, AJI, AJI+, PQ/DQ/SQ, COCO mask AP/AR) and instances.png
+    When an evaluator completes, write every instance metric of ``networks.metrics.instance_report``:
+    ``instance_metrics.csv`` (one row per image), ``instance_metrics_summary.json`` (dataset summary: DSB accuracy and
+    the other matching metrics at IoU 0.5:0.05:0.9, AJI, AJI+, PQ/DQ/SQ, COCO mask AP/AR) and ``instances.png``
     (image with true and predicted outlines for the first cases). Rank 0 only.
 
     Args:
         output_dir: folder of the three files.
         pred_key: predicted instance map (C=1) in the decollated output.
-        score_key: per-pixel score of the predicted instance (COCO AP ranks detections by it); None: all tie.
+        score_key: per-pixel score of the predicted instance (COCO AP ranks detections by it); ``None``: all tie.
         label_key: true instance map.
         image_key: image (for names and the figure).
         max_detections: COCO detections per image.
@@ -183,16 +180,16 @@ class InstanceEvaluationSaver(_InstanceCollector):
         writer = csv.DictWriter(text, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-        _atomic_write(os.path.join(self.output_dir, "instance_metrics.csv"), text.getvalue().encode())
+        write_bytes_atomic(os.path.join(self.output_dir, "instance_metrics.csv"), text.getvalue().encode())
         doc = json.dumps(summary, indent=2, default=float) + "\n"
-        _atomic_write(os.path.join(self.output_dir, "instance_metrics_summary.json"), doc.encode())
+        write_bytes_atomic(os.path.join(self.output_dir, "instance_metrics_summary.json"), doc.encode())
         save_outline_figure(self.cases, os.path.join(self.output_dir, "instances.png"), self.num_figure_cases)
 
 
 class COCOPredictionSaver(_InstanceCollector):
     """
-    When an evaluator completes, write the predicted instances of every image as one COCO JSON (images,
-    annotations with run-length encoded masks and score, categories), in the images' (row, column) order.
+    When an evaluator completes, write the predicted instances of every image as one COCO JSON (``images``,
+    ``annotations`` with run-length encoded masks and ``score``, ``categories``), in the images' (row, column) order.
     Rank 0 only.
 
     Args:
@@ -226,4 +223,4 @@ class COCOPredictionSaver(_InstanceCollector):
                 case["pred"], i, scores=case["scores"], transpose=True, first_id=len(annotations) + 1
             )
         doc = {"images": images, "annotations": annotations, "categories": [{"id": 1, "name": self.category}]}
-        _atomic_write(self.output_file, (json.dumps(doc) + "\n").encode())
+        write_bytes_atomic(self.output_file, (json.dumps(doc) + "\n").encode())

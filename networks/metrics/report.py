@@ -39,11 +39,11 @@ def instance_report(
 
     Rows: counts and accuracy/F1 at IoU 0.5, AJI, AJI+, PQ/DQ/SQ of each image. Summary:
 
-    - matching: instance_matching_dataset at every threshold (counts summed over images, StarDist/DSB style);
-      dsb_accuracy_0.5 and mean_dsb_accuracy (its mean over the thresholds) repeat the headline numbers;
-    - aji, aji_plus, pq, dq, sq: means over images (how HoVer-Net and the nuclei benchmarks report
+    - ``matching``: ``instance_matching_dataset`` at every threshold (counts summed over images, StarDist/DSB style);
+      ``dsb_accuracy_0.5`` and ``mean_dsb_accuracy`` (its mean over the thresholds) repeat the headline numbers;
+    - ``aji``, ``aji_plus``, ``pq``, ``dq``, ``sq``: means over images (how HoVer-Net and the nuclei benchmarks report
       them);
-    - coco: mask mAP@[.5:.95], AP50, AP75, AR over all images at max_detections per image.
+    - ``coco``: mask mAP@[.5:.95], AP50, AP75, AR over all images at ``max_detections`` per image.
 
     Args:
         y_trues: true label maps.

@@ -39,9 +39,9 @@ def instance_targets(instance_map, min_area: int = MIN_INSTANCE_AREA, label: int
     """
     Mask R-CNN targets of a 2D instance label map.
 
-    The map's last axis is torchvision's x: box = (x_min, y_min, x_max, y_max) over the last and first axes, with
+    The map's last axis is torchvision's x: box = ``(x_min, y_min, x_max, y_max)`` over the last and first axes, with
     exclusive max corners (pixel i covers [i, i + 1), so a one-pixel instance has a box of side 1, never 0).
-    Crop before calling this: an instance cut by a crop keeps its visible part (if at least min_area pixels).
+    Crop before calling this: an instance cut by a crop keeps its visible part (if at least ``min_area`` pixels).
 
     Args:
         instance_map: (H, W) or (1, H, W) integer map, 0 = background (ids need not be consecutive).
@@ -49,7 +49,7 @@ def instance_targets(instance_map, min_area: int = MIN_INSTANCE_AREA, label: int
         label: class label of every instance (1 = nucleus; 0 is background in torchvision).
 
     Returns:
-        dict with boxes (N, 4) float32, labels (N,) int64, masks (N, H, W) uint8, instance_ids
+        dict with ``boxes`` (N, 4) float32, ``labels`` (N,) int64, ``masks`` (N, H, W) uint8, ``instance_ids``
         (N,) int64 (ids of the kept instances).
     """
     arr = torch.as_tensor(np.asarray(instance_map.detach().cpu() if torch.is_tensor(instance_map) else instance_map))
@@ -88,9 +88,9 @@ def detections_to_instance_map(
     min_area: int = MIN_INSTANCE_AREA,
 ) -> tuple[np.ndarray, dict[int, float]]:
     """
-    One instance label map from Mask R-CNN detections: masks binarised at mask_thresh, painted from the highest
+    One instance label map from Mask R-CNN detections: masks binarised at ``mask_thresh``, painted from the highest
     score down, each pixel kept by the first (most confident) instance claiming it; an instance left with fewer than
-    min_area pixels is dropped. Ids are 1..n in decreasing score.
+    ``min_area`` pixels is dropped. Ids are 1..n in decreasing score.
 
     Args:
         masks: (N, 1, H, W) or (N, H, W) mask probabilities (torchvision's output) or binary masks.
@@ -101,7 +101,7 @@ def detections_to_instance_map(
         min_area: smallest instance kept (pixels).
 
     Returns:
-        (label_map, scores): (H, W) int32 map and instance id -> score.
+        ``(label_map, scores)``: (H, W) int32 map and instance id -> score.
     """
     masks = torch.as_tensor(masks)
     if masks.ndim == 4:
@@ -126,7 +126,7 @@ def detections_to_instance_map(
 
 
 class InstanceMapToTargets(Transform):
-    """Array form of InstanceMapToTargetsd: instance map -> dict of Mask R-CNN targets (instance_targets)."""
+    """Array form of ``InstanceMapToTargetsd``: instance map -> dict of Mask R-CNN targets (``instance_targets``)."""
 
     def __init__(self, min_area: int = MIN_INSTANCE_AREA, label: int = 1) -> None:
         self.min_area = min_area
@@ -138,12 +138,12 @@ class InstanceMapToTargets(Transform):
 
 class InstanceMapToTargetsd(MapTransform):
     """
-    Add Mask R-CNN targets (boxes, labels, masks) computed from an instance label map, after every
+    Add Mask R-CNN targets (``boxes``, ``labels``, ``masks``) computed from an instance label map, after every
     spatial transform (crops, flips, rotations) so that the targets match the image the network sees.
 
     Args:
         keys: the instance map key (one).
-        min_area: instances with fewer pixels are dropped (MIN_INSTANCE_AREA by default).
+        min_area: instances with fewer pixels are dropped (``MIN_INSTANCE_AREA`` by default).
         label: class label of every instance.
         boxes_key: output key of the boxes.
         labels_key: output key of the class labels.

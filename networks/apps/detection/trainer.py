@@ -29,7 +29,7 @@ TARGET_KEYS = ("boxes", "labels", "masks")
 def detection_collate(batch: Sequence[Any]) -> list[dict]:
     """
     Keep a batch as a list of sample dicts (images of a detection batch may differ in size, and each has its own
-    number of targets); lists of samples from one image (Rand*Samplesd) are flattened into the batch.
+    number of targets); lists of samples from one image (``Rand*Samplesd``) are flattened into the batch.
     """
     out: list[dict] = []
     for item in batch:
@@ -39,14 +39,14 @@ def detection_collate(batch: Sequence[Any]) -> list[dict]:
 
 class MaskRCNNTrainer(SupervisedTrainer):
     """
-    SupervisedTrainer for torchvision detection models (networks.nets.MicroscopyMaskRCNN): each iteration
-    feeds the list of images and targets (boxes, labels, masks of InstanceMapToTargetsd) to the
+    ``SupervisedTrainer`` for torchvision detection models (``networks.nets.MicroscopyMaskRCNN``): each iteration
+    feeds the list of images and targets (``boxes``, ``labels``, ``masks`` of ``InstanceMapToTargetsd``) to the
     network, whose training forward returns the loss dict (RPN objectness and box, classifier, box, mask), and
-    optimises their sum. The loss terms are in engine.state.output next to loss; the usual MONAI events fire
-    (networks.handlers.GradientClipping hooks BACKWARD_COMPLETED).
+    optimises their sum. The loss terms are in ``engine.state.output`` next to ``loss``; the usual MONAI events fire
+    (``networks.handlers.GradientClipping`` hooks ``BACKWARD_COMPLETED``).
 
-    Args: as SupervisedTrainer; loss_function is not used (the model computes its losses) and defaults to
-    None. Use networks.apps.detection.detection_collate as the data loader's collate_fn.
+    Args: as ``SupervisedTrainer``; ``loss_function`` is not used (the model computes its losses) and defaults to
+    ``None``. Use ``networks.apps.detection.detection_collate`` as the data loader's ``collate_fn``.
     """
 
     def __init__(self, *args, loss_function=None, decollate: bool = False, **kwargs) -> None:
