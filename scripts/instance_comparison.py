@@ -66,8 +66,12 @@ def otsu_watershed(image: np.ndarray, sigma: float = 1.0, min_distance: int = 7)
     return split_foreground(smooth > threshold_otsu(smooth), "watershed", min_distance)
 
 
-def _bundle_args(bundle: str) -> list[str]:
-    return ["--meta_file", f"{bundle}/configs/metadata.json", "--logging_file", f"{bundle}/configs/logging.conf"]
+def _inference_cmd(bundle: str, input_dir: str, output_dir: str, ckpt: str) -> list[str]:
+    """The ``monai.bundle run`` command of a bundle's folder inference with given weights."""
+    cmd = [sys.executable, "-m", "monai.bundle", "run", "--config_file", f"{bundle}/configs/inference.json"]
+    cmd += ["--meta_file", f"{bundle}/configs/metadata.json", "--logging_file", f"{bundle}/configs/logging.conf"]
+    cmd += ["--bundle_root", bundle, "--input_dir", input_dir, "--output_dir", output_dir]
+    return cmd + ["--checkpointloader#load_path", ckpt]
 
 
 def _test_cases(dataset_dir: str) -> list[dict]:
@@ -179,32 +183,11 @@ def run(
             if not os.path.lexists(link):
                 os.symlink(os.path.abspath(os.path.join(REPO, data, case["image"])), link)
     folders = {row: os.path.join(out_dir, row) for row in ROWS}
-    commands.append(
-        [
-            py,
-            "-m",
-            "monai.bundle",
-            "run",
-            "--config_file",
-            f"{MASKRCNN}/configs/inference.json",
-            *_bundle_args(MASKRCNN),
-        ]
-        + ["--bundle_root", MASKRCNN, "--input_dir", images, "--output_dir", folders["maskrcnn"]]
-        + ["--checkpointloader#load_path", maskrcnn_ckpt, "--output_ext", ".nii.gz"]
-    )
     semantic = os.path.join(out_dir, "swin_umamba_semantic")
+    commands.append(_inference_cmd(MASKRCNN, images, folders["maskrcnn"], maskrcnn_ckpt) + ["--output_ext", ".nii.gz"])
     commands.append(
-        [
-            py,
-            "-m",
-            "monai.bundle",
-            "run",
-            "--config_file",
-            f"{SEMANTIC}/configs/inference.json",
-            *_bundle_args(SEMANTIC),
-        ]
-        + ["--bundle_root", SEMANTIC, "--input_dir", images, "--output_dir", semantic, "--patch_size", semantic_patch]
-        + ["--checkpointloader#load_path", semantic_ckpt]
+        _inference_cmd(SEMANTIC, images, semantic, semantic_ckpt)
+        + ["--patch_size", semantic_patch]
         + (SMALL_SWIN_UMAMBA if semantic_small else [])
     )
     for cmd in commands[1:]:

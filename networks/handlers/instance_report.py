@@ -25,7 +25,7 @@ from monai.utils import min_version, optional_import
 from scipy import ndimage
 
 from networks.data.atomic import write_bytes_atomic
-from networks.metrics.coco import label_map_to_coco
+from networks.metrics.coco import coco_dataset
 from networks.metrics.report import EVAL_THRESHOLDS, instance_report
 
 idist, _ = optional_import("ignite", "0.4.10", min_version, "distributed")
@@ -215,12 +215,11 @@ class COCOPredictionSaver(_InstanceCollector):
     def save(self, engine: Engine) -> None:
         if idist.get_rank() != 0:
             return
-        images, annotations = [], []
-        for i, case in enumerate(self.cases, start=1):
-            width, height = case["pred"].shape  # MONAI (x, y) order
-            images.append({"id": i, "file_name": case["name"], "height": int(height), "width": int(width)})
-            annotations += label_map_to_coco(
-                case["pred"], i, scores=case["scores"], transpose=True, first_id=len(annotations) + 1
-            )
-        doc = {"images": images, "annotations": annotations, "categories": [{"id": 1, "name": self.category}]}
+        doc = coco_dataset(
+            [c["pred"] for c in self.cases],
+            [c["name"] for c in self.cases],
+            transpose=True,  # MONAI (x, y) order -> the image's rows and columns
+            scores=[c["scores"] for c in self.cases],
+            category=self.category,
+        )
         write_bytes_atomic(self.output_file, (json.dumps(doc) + "\n").encode())

@@ -87,16 +87,24 @@ def label_map_to_coco(
 
 
 def coco_dataset(
-    y_trues: Sequence[np.ndarray], file_names: Sequence[str] | None = None, transpose: bool = False
+    label_maps: Sequence[np.ndarray],
+    file_names: Sequence[str] | None = None,
+    transpose: bool = False,
+    scores: Sequence[Mapping[int, float] | None] | None = None,
+    category: str = "nucleus",
 ) -> dict:
-    """A COCO ground-truth dataset (``images``, ``annotations``, ``categories``) of label maps; image ids 1..n."""
+    """
+    A COCO dataset (``images``, ``annotations``, ``categories``) of label maps, image ids 1..n: ground truth, or
+    detection results when per-image ``scores`` (instance id -> confidence) are given.
+    """
     images, annotations = [], []
-    for i, y in enumerate(y_trues, start=1):
+    for i, y in enumerate(label_maps, start=1):
         rows, cols = np.asarray(y).T.shape if transpose else np.asarray(y).shape
         name = file_names[i - 1] if file_names is not None else f"image_{i}"
         images.append({"id": i, "file_name": name, "height": int(rows), "width": int(cols)})
-        annotations += label_map_to_coco(y, i, transpose=transpose, first_id=len(annotations) + 1)
-    return {"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "nucleus"}]}
+        s = scores[i - 1] if scores is not None else None
+        annotations += label_map_to_coco(y, i, scores=s, transpose=transpose, first_id=len(annotations) + 1)
+    return {"images": images, "annotations": annotations, "categories": [{"id": 1, "name": category}]}
 
 
 def coco_mask_metrics(

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 from monai.metrics import CumulativeIterationMetric
-from scipy import ndimage
+
+from networks.transforms.instances import split_foreground
 
 from .instance import COUNT_KEYS, instance_matching, summarize_matching
 
@@ -36,8 +37,7 @@ def foreground_instances(y_pred: torch.Tensor, connectivity: int = 1) -> np.ndar
     """
     labels = y_pred.argmax(1) if y_pred.shape[1] > 1 else y_pred[:, 0]
     fg = labels.detach().cpu().numpy() > 0
-    structure = ndimage.generate_binary_structure(fg.ndim - 1, connectivity)
-    return np.stack([ndimage.label(fg[b], structure=structure)[0] for b in range(fg.shape[0])]).astype(np.int32)
+    return np.stack([split_foreground(f, "components", connectivity=connectivity) for f in fg]).astype(np.int32)
 
 
 class InstanceMatchingMetric(CumulativeIterationMetric):
