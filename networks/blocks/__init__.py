@@ -9,12 +9,25 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Blocks of the zoo's networks: VMamba SS2D mixer, VSS blocks and patch operations."""
+"""Blocks of the zoo's networks: VMamba SS2D mixer, VSS blocks, patch operations, attention gates (AAM, CBAM)."""
 
 from __future__ import annotations
 
+from networks.blocks.attention import CBAM, AggregateAttention, CBAMChannelGate, ChannelAttention, SpatialAttention
 from networks.blocks.patch_ops import PatchEmbed2D, PatchExpand2D, PatchMerging2D
 from networks.blocks.ss2d import SS2D
 from networks.blocks.vss_block import VSSBlock, VSSStage
 
-__all__ = ["SS2D", "VSSBlock", "VSSStage", "PatchEmbed2D", "PatchMerging2D", "PatchExpand2D"]
+__all__ = [
+    "SS2D",
+    "VSSBlock",
+    "VSSStage",
+    "PatchEmbed2D",
+    "PatchMerging2D",
+    "PatchExpand2D",
+    "ChannelAttention",
+    "SpatialAttention",
+    "AggregateAttention",
+    "CBAMChannelGate",
+    "CBAM",
+]

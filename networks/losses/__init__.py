@@ -13,6 +13,13 @@
 
 from __future__ import annotations
 
+from .cross_channel import CrossChannelLoss, cross_channel_terms
 from .deep_supervision import NNUNetDeepSupervisionLoss, deep_supervision_dice_ce, nnunet_deep_supervision_weights
 
-__all__ = ["NNUNetDeepSupervisionLoss", "deep_supervision_dice_ce", "nnunet_deep_supervision_weights"]
+__all__ = [
+    "NNUNetDeepSupervisionLoss",
+    "deep_supervision_dice_ce",
+    "nnunet_deep_supervision_weights",
+    "CrossChannelLoss",
+    "cross_channel_terms",
+]

@@ -11,13 +11,14 @@
 
 """
 Whole networks of the zoo: Swin-UMamba, Swin-UMamba-D, the VMamba encoder, nnU-Net's U-Nets, Mask R-CNN for
-microscopy, weight loaders.
+microscopy, attention ResNets, weight loaders.
 """
 
 from __future__ import annotations
 
 from monai.networks.nets.flexible_unet import FLEXUNET_BACKBONE
 
+from networks.nets.attention_resnet import AttentionResNet
 from networks.nets.mask_rcnn import MicroscopyMaskRCNN, VMambaFPN, resnet_fpn
 from networks.nets.plain_conv_unet import PlainConvUNet
 from networks.nets.pretrained import load_original_checkpoint, load_vmamba_pretrained
@@ -33,6 +34,7 @@ __all__ = [
     "VMambaBackbone",
     "PlainConvUNet",
     "MicroscopyMaskRCNN",
+    "AttentionResNet",
     "VMambaFPN",
     "resnet_fpn",
     "ResidualEncoderUNet",
