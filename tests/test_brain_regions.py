@@ -1,0 +1,86 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""``prepare_data.py brainregions`` / ``brainregions3d``: real patches, class coverage, disjoint splits, MNI152 set."""
+
+from __future__ import annotations
+
+import json
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from networks.data.brain_regions import PATCH_SPECS, extract_patch, slab_splits
+
+SPLITS = ("training", "validation", "test", "test_mni152")
+
+
+def load(folder):
+    return json.loads((folder / "dataset.json").read_text())
+
+
+def test_brainregions_patches_classes_and_sources(brainregions_dir):
+    doc = load(brainregions_dir)
+    assert doc["task"] == "classification" and len(doc["labels"]) == 116
+    assert doc["labels"]["0"] == "Precentral_L" and doc["labels"]["1"] == "Precentral_R"  # homologues apart
+    assert doc["classes_per_split"]["training"] == 116 and doc["classes_per_split"]["test"] >= 110
+    for split in SPLITS:
+        assert doc[f"num_{split}"] == len(doc[split]) > 0
+        assert all(0 <= item["label"] < 116 for item in doc[split])
+    item = doc["test_mni152"][0]
+    img = nib.load(brainregions_dir / item["image"])
+    assert img.shape == (32, 32) and img.get_data_dtype() == np.uint8
+    # the patch affine keeps world coordinates: its centre voxel maps to the recorded centre (mm)
+    centre = img.affine[:3, :3] @ np.array([16, 16, 0]) + img.affine[:3, 3]
+    np.testing.assert_allclose(centre, item["centre_mm"], atol=0.1)
+    assert any("nilearn-0.14.1" in s for s in doc["source"]) and any("mricron-data" in s for s in doc["source"])
+
+
+def test_splits_share_no_slice_and_mni152_uses_the_test_slabs(brainregions_dir):
+    doc = load(brainregions_dir)
+    z = {split: {item["centre_mm"][2] for item in doc[split]} for split in SPLITS}
+    gap = PATCH_SPECS["brainregions"].gap
+    for a, b in (("training", "test"), ("training", "validation"), ("validation", "test")):
+        distance = min(abs(p - q) for p in z[a] for q in z[b])
+        assert distance >= 2 * gap + 1, (a, b, distance)
+    assert z["test_mni152"] <= z["test"]  # the same world z-ranges, another brain
+
+
+def test_3d_patches_do_not_overlap_across_splits(brainregions3d_dir):
+    doc = load(brainregions3d_dir)
+    depth = PATCH_SPECS["brainregions3d"].depth
+    assert nib.load(brainregions3d_dir / doc["training"][0]["image"]).shape == (24, 24, 24)
+    z = {split: np.array([item["centre_mm"][2] for item in doc[split]]) for split in ("training", "test")}
+    # two 24-slice patches share a slice when their centres are closer than 24 mm
+    assert np.abs(z["training"][:, None] - z["test"][None, :]).min() >= depth
+
+
+def test_slab_rule_and_patch_extraction():
+    spec = PATCH_SPECS["brainregions3d"]
+    kept = slab_splits(200, 10, spec)
+    for z, split in kept.items():  # all covered slices of a kept 3D patch lie in its split's slabs
+        assert all(kept.get(z + d, split) == split for d in range(-spec.depth // 2, spec.depth // 2))
+    volume = np.arange(5 * 6 * 4).reshape(5, 6, 4)
+    patch, start = extract_patch(volume, np.array([0, 3, 1]), (4, 4))
+    assert patch.shape == (4, 4) and start.tolist() == [-2, 1, 1]
+    assert (patch[:2] == 0).all() and patch[2, 0] == volume[0, 1, 1]  # zero outside the volume
+
+
+def test_prepare_is_idempotent(prepare_data, brainregions_dir, capsys):
+    prepare_data.prepare("brainregions", brainregions_dir)
+    assert "nothing to do" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("variant", ["brainregions"])
+def test_summary_names_the_classification_set(prepare_data, brainregions_dir, variant):
+    text = prepare_data.summarise(brainregions_dir)
+    assert "116 classes" in text and "test_mni152" in text
