@@ -14,6 +14,12 @@
 from __future__ import annotations
 
 from .checkpoint import AtomicCheckpointSaver, AtomicDiskSaver, ResumeCheckpointLoader
+from .classification_report import (
+    AttentionMapSaver,
+    ClassificationEvaluationSaver,
+    ClassificationPredictionSaver,
+    stage_gates,
+)
 from .cpu_budget import CPUTimeBudget
 from .figure import SegmentationFigureSaver
 from .freeze import EncoderFreezeHandler
@@ -34,4 +40,8 @@ __all__ = [
     "MetricsJSONSaver",
     "GradientClipping",
     "TrainingETA",
+    "ClassificationEvaluationSaver",
+    "ClassificationPredictionSaver",
+    "AttentionMapSaver",
+    "stage_gates",
 ]

@@ -9,10 +9,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Metrics shared by the zoo's bundles: the instance segmentation metrics of the nuclei literature."""
+"""Metrics shared by the zoo's bundles: the instance segmentation metrics of the nuclei literature,
+classification top-k accuracy and per-class reports."""
 
 from __future__ import annotations
 
+from .classification import TopKAccuracyMetric, classification_report
 from .coco import coco_dataset, coco_mask_metrics, label_map_to_coco
 from .instance import (
     COUNT_KEYS,
@@ -41,4 +43,6 @@ __all__ = [
     "foreground_instances",
     "EVAL_THRESHOLDS",
     "instance_report",
+    "TopKAccuracyMetric",
+    "classification_report",
 ]

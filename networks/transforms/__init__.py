@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .channels import LUMINANCE_WEIGHTS, RGBToLuminance, RGBToLuminanced
 from .deep_supervision import SelectFullResolution, SelectFullResolutiond
-from .input_checks import CheckInput, CheckInputd, check_datalist
+from .input_checks import CheckInput, CheckInputd, check_class_labels, check_datalist
 from .instances import (
     MIN_INSTANCE_AREA,
     InstanceMapToTargets,
@@ -34,6 +34,7 @@ __all__ = [
     "CheckInput",
     "CheckInputd",
     "check_datalist",
+    "check_class_labels",
     "MIN_INSTANCE_AREA",
     "InstanceMapToTargets",
     "InstanceMapToTargetsd",

@@ -17,12 +17,13 @@ import os
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from monai.config import KeysCollection
 from monai.data import MetaTensor
 from monai.transforms import MapTransform, Transform
 
-__all__ = ["check_datalist", "CheckInput", "CheckInputd"]
+__all__ = ["check_datalist", "check_class_labels", "CheckInput", "CheckInputd"]
 
 
 def check_datalist(
@@ -59,6 +60,35 @@ def check_datalist(
                 raise FileNotFoundError(
                     f"{name} entry {i}: {key} file '{path}' does not exist (case {item.get('image', item)})."
                 )
+    return datalist
+
+
+def check_class_labels(
+    datalist: Sequence[Mapping[str, Any]], num_classes: int, key: str = "label", name: str = "datalist"
+) -> list[dict]:
+    """
+    Check that every entry's class label (``key``) is an integer in [0, ``num_classes``), so that a wrong
+    ``dataset.json`` stops a classification run before training, with the entry named, instead of failing inside
+    the loss ("Target 130 is out of bounds").
+
+    Args:
+        datalist: list of dictionaries, e.g. [{"image": "/x/a.nii.gz", "label": 3}].
+        num_classes: number of classes of the network.
+        key: key of the class label.
+        name: name of the list in error messages (e.g. "training").
+
+    Returns:
+        the datalist as a list of dictionaries (unchanged).
+    """
+    datalist = [dict(item) for item in datalist]
+    for i, item in enumerate(datalist):
+        value = item.get(key)
+        valid = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value < num_classes
+        if not valid:
+            raise ValueError(
+                f"{name} entry {i} ({item.get('image', item)}): '{key}' is {value!r}, expected an integer class index "
+                f"in [0, {num_classes})."
+            )
     return datalist
 
 

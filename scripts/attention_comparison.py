@@ -1,0 +1,190 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""
+Compare attention variants of the brain region classifier with the same data, recipe, epochs and seed
+(docs/results.md, "Brain regions: attention modules").
+
+Rows: ResNet-18; + SE; + CBAM; + AAM; + AAM with the cross-channel loss. Each row trains the bundle
+``bundle/aam_brain_region_classification`` through ``python -m monai.bundle run`` with ``--attention`` (and
+``--cross_channel_weight``) overridden, then evaluates its best checkpoint on the Colin27 test slabs and on the MNI152
+test set. Parameters and multiply-adds (conv/linear, ``torch.utils.flop_counter``) are counted on the same network.
+
+Usage (repository root)::
+
+    python scripts/prepare_data.py brainregions --out data/brainregions
+    python scripts/attention_comparison.py run --epochs 12            # all rows, about 8 min each on 2 CPU cores
+    python scripts/attention_comparison.py run --variants "['aam']" --epochs 1 --dry_run True
+
+It writes ``<work_dir>/<row>/`` (models, eval), ``<work_dir>/comparison.json`` and the table between the
+``<!-- results:attention_brainregions -->`` markers of ``docs/results.md`` and of the bundle's ``docs/README.md``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import sys
+
+import fire
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run_workflow import REPO, _execute, _replace_section, _show  # noqa: E402
+
+from networks.data.atomic import write_json_atomic  # noqa: E402
+from networks.nets import AttentionResNet  # noqa: E402
+
+__all__ = ["VARIANTS", "network_cost", "run"]
+
+BUNDLE = os.path.join("bundle", "aam_brain_region_classification")
+# row -> (label, bundle overrides)
+VARIANTS = {
+    # "none", not None: monai.bundle drops command-line overrides whose value parses to None
+    "resnet": ("ResNet-18", ["--attention", "none"]),
+    "se": ("+ SE", ["--attention", "se"]),
+    "cbam": ("+ CBAM", ["--attention", "cbam"]),
+    "aam": ("+ AAM (product)", ["--attention", "aam"]),
+    "aam_ccl": ("+ AAM + cross-channel loss", ["--attention", "aam", "--cross_channel_weight", "0.5"]),
+}
+TEST_SPLITS = ("test", "test_mni152")
+
+
+def network_cost(attention: str | None, num_classes: int = 116, patch_size: tuple[int, ...] = (32, 32)) -> dict:
+    """Parameters and forward multiply-adds (conv/linear layers only) of the bundle's network with ``attention``."""
+    net = AttentionResNet(
+        len(patch_size), 1, num_classes, "resnet18", attention, stem_kernel_size=3, stem_stride=2, stem_max_pool=False
+    ).eval()
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        net(torch.zeros((1, 1) + tuple(patch_size)))
+    return {"params": sum(p.numel() for p in net.parameters()), "macs": counter.get_total_flops() // 2}
+
+
+def _bundle_command(config: list[str], bundle_root: str, dataset_dir: str, extra: list[str]) -> list[str]:
+    files = config[0] if len(config) == 1 else "[" + ",".join(f"'{c}'" for c in config) + "]"
+    return [
+        sys.executable, "-m", "monai.bundle", "run",
+        "--config_file", files,
+        "--meta_file", f"{BUNDLE}/configs/metadata.json",
+        "--logging_file", f"{BUNDLE}/configs/logging.conf",
+        "--bundle_root", bundle_root,
+        "--dataset_dir", dataset_dir,
+        *extra,
+    ]  # fmt: skip
+
+
+def _table(results: dict, epochs: int, seed: int) -> str:
+    head = (
+        "| model | params | M multiply-adds | Colin27 test top-1 | top-5 | macro F1 "
+        "| MNI152 top-1 | top-5 | macro F1 |\n"
+        "|---|---|---|---|---|---|---|---|---|"
+    )
+    lines = [head]
+    for row in results["rows"]:
+        t, m = row["test"], row["test_mni152"]
+        lines.append(
+            f"| {row['label']} | {row['params'] / 1e6:.3f} M | {row['macs'] / 1e6:.1f} | {t['top1_accuracy']:.4f} | "
+            f"{t['top5_accuracy']:.4f} | {t['macro_f1']:.4f} | {m['top1_accuracy']:.4f} | {m['top5_accuracy']:.4f} | "
+            f"{m['macro_f1']:.4f} |"
+        )
+    lines.append("")
+    lines.append(
+        f"{epochs} epochs each, seed {seed}, the bundle's recipe (AdamW 1e-3, weight decay 0.05, warm-up + cosine, "
+        f"batch 64), best validation top-1 checkpoint; {results['machine']}, {results['date']}. "
+        f"Colin27 test: {results['rows'][0]['test']['num_samples']} patches, "
+        f"{results['rows'][0]['test']['num_classes_present']} classes; MNI152: "
+        f"{results['rows'][0]['test_mni152']['num_samples']} patches. Commands:"
+    )
+    lines.append("")
+    for row in results["rows"]:
+        lines.append(f"- {row['label']}: `{row['train_command']}`, then `{row['evaluate_command']}`")
+    return "\n".join(lines)
+
+
+def run(
+    dataset_dir: str = "data/brainregions",
+    work_dir: str = "runs/attention",
+    epochs: int = 12,
+    seed: int = 0,
+    variants: list[str] | tuple[str, ...] | None = None,
+    dry_run: bool = False,
+    write_docs: bool = True,
+    reuse: bool = True,
+) -> dict:
+    """
+    Train and evaluate each variant, then write the comparison table.
+
+    Args:
+        dataset_dir: prepared ``brainregions`` folder.
+        work_dir: folder of one bundle root per variant.
+        epochs: epochs per variant (the same for all).
+        seed: seed of every run.
+        variants: rows to run (default: all of ``VARIANTS``).
+        dry_run: print the commands only.
+        write_docs: write the table into docs/results.md and the bundle README (only when all rows ran).
+        reuse: keep a variant's finished run (its two evaluation summaries exist) instead of training it again, so
+            an interrupted comparison resumes where it stopped.
+    """
+    names = list(variants) if variants else list(VARIANTS)
+    unknown = set(names) - set(VARIANTS)
+    if unknown:
+        raise ValueError(f"unknown variants {sorted(unknown)}, choose from {list(VARIANTS)}")
+    rows = []
+    for name in names:
+        label, overrides = VARIANTS[name]
+        root = os.path.join(work_dir, name)
+        common = [*overrides, "--seed", str(seed)]
+        train = _bundle_command([f"{BUNDLE}/configs/train.json"], root, dataset_dir, [*common, "--epochs", str(epochs)])
+        summaries = [os.path.join(REPO, root, "eval", split, "classification_summary.json") for split in TEST_SPLITS]
+        done = reuse and all(os.path.isfile(p) for p in summaries)
+        if done:
+            print(f"{name}: reusing the finished run in {root}", flush=True)
+        else:
+            _execute(train, dry_run, log=os.path.join(REPO, root, "train.log"))
+        row = {"name": name, "label": label, "train_command": _show(train)}
+        for split in TEST_SPLITS:
+            evaluate = _bundle_command(
+                [f"{BUNDLE}/configs/train.json", f"{BUNDLE}/configs/evaluate.json"],
+                root,
+                dataset_dir,
+                [*common, "--eval_split", split],
+            )
+            if not done:
+                _execute(evaluate, dry_run, log=os.path.join(REPO, root, f"evaluate_{split}.log"))
+            row["evaluate_command"] = _show(evaluate).replace(f"--eval_split {split}", "--eval_split test|test_mni152")
+            if not dry_run:
+                with open(os.path.join(REPO, root, "eval", split, "classification_summary.json")) as f:
+                    row[split] = json.load(f)
+        row.update(network_cost(overrides[1]))
+        rows.append(row)
+    results = {
+        "epochs": epochs,
+        "seed": seed,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}, torch {torch.__version__}",
+        "date": datetime.date.today().isoformat(),
+        "rows": rows,
+    }
+    if dry_run:
+        return results
+    write_json_atomic(os.path.join(REPO, work_dir, "comparison.json"), results)
+    table = _table(results, epochs, seed)
+    print(table)
+    if write_docs and names == list(VARIANTS):
+        for path in (os.path.join(REPO, "docs", "results.md"), os.path.join(REPO, BUNDLE, "docs", "README.md")):
+            _replace_section(path, "results:attention_brainregions", table)
+    return results
+
+
+if __name__ == "__main__":
+    fire.Fire({"run": run, "network_cost": network_cost})
