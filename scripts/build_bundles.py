@@ -20,6 +20,8 @@ Sources (edit these, not the generated files):
   window), written once and merged into each of them after their ``imports``;
 - ``configs/instance_2d/``: the instance segmentation (Mask R-CNN) workflow, chosen by a bundle's ``"workflow"``;
   the files it lacks (``multi_gpu_train.json``, ``logging.conf``) come from ``segmentation_2d``;
+- ``configs/classification/``: the patch classification workflow (2D or 3D, class names read from the bundle's
+  ``metadata.json``), with its own ``multi_gpu_train.json``; ``logging.conf`` from ``segmentation_2d``;
 - ``configs/networks/<name>.json``: network choices (``network_def``), also stackable at run time;
 - ``configs/bundles/<bundle>/bundle.json``: per bundle, the workflow (default ``segmentation_2d``), the default
   network (if any), a ``common`` section of ids set in every standalone config (``train.json`` and

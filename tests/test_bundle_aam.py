@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
+import subprocess
 
 import nibabel as nib
 import numpy as np
@@ -23,7 +25,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.bundle_helpers import REPO_ROOT, check_ok, copy_bundle, run_bundle
+from tests.bundle_helpers import PYTHON, REPO_ROOT, check_ok, copy_bundle, run_bundle
 
 NAME = "aam_brain_region_classification"
 SCHEMA = str(REPO_ROOT / "configs" / "schema" / "meta_schema_20240725.json")
@@ -181,3 +183,19 @@ def test_bad_class_label_stops_before_training(tmp_path, brainregions_dir):
     assert proc.returncode != 0
     assert "training entry 2" in proc.stderr and "expected an integer class index in [0, 116)" in proc.stderr
     assert not (bundle / "models" / "model.pt").exists()
+
+
+def test_torchrun_two_process_gloo(tmp_path, brainregions_dir):
+    bundle = copy_bundle(NAME, tmp_path)
+    data = class_subset(brainregions_dir, tmp_path / "data", {"training": 40, "validation": 8})
+    configs = f"['{bundle}/configs/train.json','{bundle}/configs/multi_gpu_train.json']"
+    cmd = [PYTHON, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "monai.bundle", "run"]
+    cmd += ["--config_file", configs, "--meta_file", str(bundle / "configs" / "metadata.json")]
+    cmd += ["--logging_file", str(bundle / "configs" / "logging.conf"), "--bundle_root", str(bundle)]
+    cmd += ["--dataset_dir", str(data), "--batch_size", "8", "--num_workers", "0", "--epochs", "1"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    check_ok(subprocess.run(cmd, cwd=bundle, env=env, capture_output=True, text=True, timeout=600))
+    weights = torch.load(bundle / "models" / "model.pt", weights_only=True)
+    assert "fc.weight" in weights  # saved unwrapped from DistributedDataParallel
+    # 40 patches over 2 ranks in batches of 8: 3 iterations per rank
+    assert torch.load(bundle / "checkpoints" / "checkpoint_last.pt", weights_only=True)["trainer"]["iteration"] == 3
