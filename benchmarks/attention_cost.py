@@ -30,6 +30,7 @@ import fire
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from networks.data.atomic import write_bytes_atomic
 from networks.nets import AttentionResNet
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -79,8 +80,7 @@ def main(num_classes: int = 116, write: bool = True) -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     if write:
-        with open(os.path.join(REPO, "docs", "attention_cost.md"), "w") as f:
-            f.write(text)
+        write_bytes_atomic(os.path.join(REPO, "docs", "attention_cost.md"), text.encode())
 
 
 if __name__ == "__main__":

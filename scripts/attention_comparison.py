@@ -84,6 +84,15 @@ def _bundle_command(config: list[str], bundle_root: str, dataset_dir: str, extra
     ]  # fmt: skip
 
 
+def _recorded(path: str) -> str | None:
+    """The train command stored in a run's ``run.json``, if any."""
+    try:
+        with open(path) as f:
+            return json.load(f).get("train_command")
+    except (OSError, ValueError):
+        return None
+
+
 def _table(results: dict, epochs: int, seed: int) -> str:
     head = (
         "| model | params | M multiply-adds | Colin27 test top-1 | top-5 | macro F1 "
@@ -133,10 +142,11 @@ def run(
         variants: rows to run (default: all of ``VARIANTS``).
         dry_run: print the commands only.
         write_docs: write the table into docs/results.md and the bundle README (only when all rows ran).
-        reuse: keep a variant's finished run (its two evaluation summaries exist) instead of training it again, so
-            an interrupted comparison resumes where it stopped.
+        reuse: keep a variant's finished run (its two evaluation summaries exist and its ``run.json`` records the
+            same train command: epochs, seed, overrides) instead of training it again, so an interrupted comparison
+            resumes where it stopped.
     """
-    names = list(variants) if variants else list(VARIANTS)
+    names = [variants] if isinstance(variants, str) else list(variants) if variants else list(VARIANTS)
     unknown = set(names) - set(VARIANTS)
     if unknown:
         raise ValueError(f"unknown variants {sorted(unknown)}, choose from {list(VARIANTS)}")
@@ -147,9 +157,10 @@ def run(
         common = [*overrides, "--seed", str(seed)]
         train = _bundle_command([f"{BUNDLE}/configs/train.json"], root, dataset_dir, [*common, "--epochs", str(epochs)])
         summaries = [os.path.join(REPO, root, "eval", split, "classification_summary.json") for split in TEST_SPLITS]
-        done = reuse and all(os.path.isfile(p) for p in summaries)
+        record = os.path.join(REPO, root, "run.json")  # the command a finished run was made with
+        done = reuse and all(os.path.isfile(p) for p in summaries) and _recorded(record) == _show(train)
         if done:
-            print(f"{name}: reusing the finished run in {root}", flush=True)
+            print(f"{name}: reusing the finished run in {root} (same command)", flush=True)
         else:
             _execute(train, dry_run, log=os.path.join(REPO, root, "train.log"))
         row = {"name": name, "label": label, "train_command": _show(train)}
@@ -167,6 +178,8 @@ def run(
                 with open(os.path.join(REPO, root, "eval", split, "classification_summary.json")) as f:
                     row[split] = json.load(f)
         row.update(network_cost(overrides[1]))
+        if not dry_run and not done:
+            write_json_atomic(record, {"train_command": _show(train)})
         rows.append(row)
     results = {
         "epochs": epochs,

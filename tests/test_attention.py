@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from networks.blocks import CBAM, AggregateAttention, ChannelAttention, SpatialAttention
 from networks.blocks.attention import eca_kernel_size
-from networks.losses import CrossChannelLoss, cross_channel_terms
+from networks.losses import CrossChannelLoss, channel_keep_mask, cross_channel_terms
 from networks.nets import AttentionResNet
 
 SHAPES = {2: (2, 16, 12, 10), 3: (2, 16, 6, 8, 5)}
@@ -155,12 +155,14 @@ def test_return_features_only_in_training():
 # cross-channel loss
 
 
-def test_cross_channel_loss_is_cross_entropy_without_features_or_weight():
+def test_cross_channel_loss_is_cross_entropy_with_weight_zero():
     logits, target = torch.randn(4, 6), torch.tensor([0, 5, 2, 2])
     features = torch.rand(4, 12, 3, 3)
     expected = F.cross_entropy(logits, target)
-    torch.testing.assert_close(CrossChannelLoss(6)(logits, target), expected)
+    torch.testing.assert_close(CrossChannelLoss(6, weight=0)(logits, target), expected)
     torch.testing.assert_close(CrossChannelLoss(6, weight=0)((logits, features), target[:, None]), expected)
+    with pytest.raises(ValueError, match="logits only"):
+        CrossChannelLoss(6, weight=0.5)(logits, target)  # features missing: an error, not plain cross-entropy
 
 
 def test_diversity_is_one_over_xi_when_channels_agree_and_one_when_they_differ():
@@ -186,13 +188,18 @@ def test_discriminality_without_dropping_is_cross_entropy_of_group_maxima():
 
 
 def test_dropping_zeroes_exactly_the_drop_count_per_group():
-    # all-ones features: a group's max stays 1 unless every channel is dropped; with 4 channels and drop 0.75, three
-    # are dropped and one kept, so every class score is 1 and the term is log(K)
-    features = torch.ones(5, 12, 3, 3)
-    dis, _ = cross_channel_terms(features, torch.zeros(5, dtype=torch.long), 3, 4, drop_fraction=0.75)
-    torch.testing.assert_close(dis, torch.log(torch.tensor(3.0)))
-    dis_all, _ = cross_channel_terms(features, torch.zeros(5, dtype=torch.long), 3, 4, drop_fraction=1.0)
-    torch.testing.assert_close(dis_all, torch.log(torch.tensor(3.0)))  # all zero: uniform scores as well
+    torch.manual_seed(0)
+    mask = channel_keep_mask(50, 7, 4, 2)
+    assert ((1 - mask).sum(-1) == 2).all()  # two of four channels dropped in every (sample, class) group
+    assert 0 < mask[:, :, 0].mean() < 1  # which ones varies
+    # channels valued 1..4 in each group: the group maximum after dropping is the largest kept value
+    features = torch.arange(1.0, 5.0).repeat(3).reshape(1, 12, 1, 1).expand(6, 12, 2, 2).contiguous()
+    torch.manual_seed(1)
+    dis, _ = cross_channel_terms(features, torch.zeros(6, dtype=torch.long), 3, 4, drop_fraction=0.5)
+    torch.manual_seed(1)
+    kept = channel_keep_mask(6, 3, 4, 2)
+    scores = (kept * torch.arange(1.0, 5.0)).amax(-1)
+    torch.testing.assert_close(dis, F.cross_entropy(scores, torch.zeros(6, dtype=torch.long)))
 
 
 def test_cross_channel_loss_backward_and_errors():
@@ -200,5 +207,7 @@ def test_cross_channel_loss_backward_and_errors():
     loss = CrossChannelLoss(10)(net(torch.randn(2, 1, 32, 32)), torch.tensor([[3], [9]]))
     loss.backward()
     assert torch.isfinite(loss) and net.conv1.weight.grad is not None
-    with pytest.raises(ValueError, match="not enough"):
+    with pytest.raises(ValueError, match="at least one channel per class"):
         cross_channel_terms(torch.rand(2, 8, 3, 3), torch.tensor([0, 1]), 5, 2)
+    with pytest.raises(ValueError, match="drop_fraction"):
+        cross_channel_terms(torch.rand(2, 8, 3, 3), torch.tensor([0, 1]), 2, 4, drop_fraction=1.0)

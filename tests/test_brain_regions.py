@@ -19,7 +19,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from networks.data.brain_regions import PATCH_SPECS, extract_patch, slab_splits
+from networks.data.brain_regions import PATCH_SPECS, SLAB_PATTERN, extract_patch, slab_splits
 
 SPLITS = ("training", "validation", "test", "test_mni152")
 
@@ -59,16 +59,25 @@ def test_3d_patches_do_not_overlap_across_splits(brainregions3d_dir):
     doc = load(brainregions3d_dir)
     depth = PATCH_SPECS["brainregions3d"].depth
     assert nib.load(brainregions3d_dir / doc["training"][0]["image"]).shape == (24, 24, 24)
-    z = {split: np.array([item["centre_mm"][2] for item in doc[split]]) for split in ("training", "test")}
+    z = {split: np.array([item["centre_mm"][2] for item in doc[split]]) for split in SPLITS[:3]}
     # two 24-slice patches share a slice when their centres are closer than 24 mm
-    assert np.abs(z["training"][:, None] - z["test"][None, :]).min() >= depth
+    for a, b in (("training", "test"), ("training", "validation"), ("validation", "test")):
+        assert np.abs(z[a][:, None] - z[b][None, :]).min() >= depth, (a, b)
 
 
-def test_slab_rule_and_patch_extraction():
-    spec = PATCH_SPECS["brainregions3d"]
-    kept = slab_splits(200, 10, spec)
-    for z, split in kept.items():  # all covered slices of a kept 3D patch lie in its split's slabs
-        assert all(kept.get(z + d, split) == split for d in range(-spec.depth // 2, spec.depth // 2))
+@pytest.mark.parametrize("variant", ["brainregions", "brainregions3d"])
+def test_slab_rule_keeps_whole_patches_inside_their_split(variant):
+    spec = PATCH_SPECS[variant]
+    z_start = 10
+    kept = slab_splits(200, z_start, spec)
+    assert set(kept.values()) == {"training", "validation", "test"}
+    lo, hi = spec.depth // 2 + spec.gap, (spec.depth - 1) // 2 + spec.gap
+    for z, split in kept.items():  # every covered slice (and the gap) recomputed from the slab pattern
+        for d in range(-lo, hi + 1):
+            assert SLAB_PATTERN[((z + d - z_start) // spec.block) % len(SLAB_PATTERN)] == split, (z, d)
+
+
+def test_patch_extraction_pads_with_zeros():
     volume = np.arange(5 * 6 * 4).reshape(5, 6, 4)
     patch, start = extract_patch(volume, np.array([0, 3, 1]), (4, 4))
     assert patch.shape == (4, 4) and start.tolist() == [-2, 1, 1]

@@ -148,7 +148,7 @@ def test_inference_on_a_folder_with_a_bad_file(trained, tmp_path, brainregions_d
 
 
 def test_variants_through_overrides(trained, tmp_path):
-    """Plain ResNet, SE and CBAM with the cross-channel loss train and evaluate from the same bundle."""
+    """The plain ResNet, and CBAM with the cross-channel loss, train and evaluate from the same bundle."""
     _, data = trained
     # "none": monai.bundle drops an override whose value parses to None (``--attention None`` would keep AAM)
     for attention, extra in (("none", []), ("cbam", ["--cross_channel_weight", "0.5"])):
@@ -166,7 +166,7 @@ def test_variants_through_overrides(trained, tmp_path):
 def test_3d_patches(tmp_path, brainregions3d_dir):
     bundle = copy_bundle(NAME, tmp_path)
     data = class_subset(brainregions3d_dir, tmp_path / "data", {"training": 70, "validation": 8, "test": 8})
-    args = ["--dataset_dir", str(data), "--spatial_dims", "3", "--patch_size", "[24,24,24]"]
+    args = ["--dataset_dir", str(data), "--spatial_dims", "3"]  # the patch size follows: 24x24x24
     check_ok(run_bundle(bundle, ["train.json"], *args, *TINY))
     check_ok(run_bundle(bundle, ["train.json", "evaluate.json"], *args, "--num_workers", "0"))
     assert json.loads((bundle / "eval" / "test" / "classification_summary.json").read_text())["num_samples"] == 8

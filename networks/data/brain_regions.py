@@ -138,7 +138,10 @@ def load_mni152(cache_dir: Path) -> tuple[nib.Nifti1Image, str]:
     except Exception as err:  # gzip/nibabel raise several types for corrupt bytes
         raise SourceError(f"nilearn=={NILEARN_VERSION}: cannot read {MNI152_T1_MEMBER} ({err})") from err
     if image.ndim != 3 or not np.allclose(np.abs(np.diag(image.affine)[:3]), 1.0):
-        raise SourceError(f"nilearn: {MNI152_T1_MEMBER} should be a 1 mm 3D volume, got {image.shape}")
+        raise SourceError(
+            f"nilearn: {MNI152_T1_MEMBER} should be a 1 mm 3D volume, got shape {image.shape} and voxel sizes "
+            f"{np.abs(np.diag(image.affine)[:3]).tolist()}"
+        )
     return image, f"pypi:{wheel.name} ({MNI152_T1_MEMBER})"
 
 
@@ -150,13 +153,13 @@ def _patch_files(
     labels: np.ndarray,
     allowed_z: np.ndarray,
     spec: PatchSpec,
-    names: list[str],
+    regions: list[tuple[int, str]],
     rng: np.random.Generator,
 ) -> tuple[dict[str, bytes], list[dict]]:
-    """Patch files and dataset.json items of one split of one volume."""
+    """Patch files and dataset.json items of one split of one volume (``regions``: atlas value, name per class)."""
     files, items = {}, []
-    for cls, region in enumerate(names):
-        for n, centre in enumerate(sample_centres(labels == cls + 1, allowed_z, spec.per_class[split], rng)):
+    for cls, (value, region) in enumerate(regions):
+        for n, centre in enumerate(sample_centres(labels == value, allowed_z, spec.per_class[split], rng)):
             patch, start = extract_patch(image, centre, spec.size)
             patch_affine = affine.copy()
             patch_affine[:3, 3] = affine[:3, :3] @ start + affine[:3, 3]
@@ -175,7 +178,8 @@ def brain_region_files(cache_dir: Path, variant: str, prepare_version: str, seed
     deb = fetch_deb(cache_dir, "mricron-data")
     with tempfile.TemporaryDirectory() as tmp:
         image, affine, atlas, names_text = load_brain_volumes(extract_deb(deb, Path(tmp)))
-    names = [name for _, name, _ in parse_aal_names(names_text)]
+    regions = [(index, name) for index, name, _ in parse_aal_names(names_text)]  # class = row of aal.nii.txt
+    names = [name for _, name in regions]
     mni, mni_source = load_mni152(cache_dir)
     atlas_img = nib.Nifti1Image(atlas, affine)
     mni_labels = resample_nearest(atlas_img, mni)
@@ -188,14 +192,14 @@ def brain_region_files(cache_dir: Path, variant: str, prepare_version: str, seed
     doc_items: dict[str, list[dict]] = {}
     for split in ("training", "validation", "test"):
         allowed = np.array([z for z, s in split_of_z.items() if s == split])
-        new, doc_items[split] = _patch_files("colin27", split, image, affine, atlas, allowed, spec, names, rng)
+        new, doc_items[split] = _patch_files("colin27", split, image, affine, atlas, allowed, spec, regions, rng)
         files.update(new)
     # the Colin27 test slices in world z, then in MNI152 voxels
     test_z = np.array([z for z, s in split_of_z.items() if s == "test"])
     world_z = affine[2, 2] * test_z + affine[2, 3]
     mni_z = np.rint((world_z - mni.affine[2, 3]) / mni.affine[2, 2]).astype(int)
     new, doc_items["test_mni152"] = _patch_files(
-        "mni152", "test_mni152", mni_image, mni.affine, mni_labels, mni_z, spec, names, rng
+        "mni152", "test_mni152", mni_image, mni.affine, mni_labels, mni_z, spec, regions, rng
     )
     files.update(new)
 

@@ -223,7 +223,7 @@ class ClassificationPredictionSaver(_ScoreCollector):
 
 def stage_gates(network: torch.nn.Module) -> list[tuple[str, SpatialAttention]]:
     """The last spatial gate of each top-level stage of ``network`` (``layer1``... of a ResNet), in order."""
-    network = getattr(network, "module", network)  # DDP / DataParallel
+    network = getattr(network, "module", network)  # DistributedDataParallel (one device per process)
     last: dict[str, tuple[str, SpatialAttention]] = {}
     for name, module in network.named_modules():
         if isinstance(module, SpatialAttention):
@@ -287,6 +287,13 @@ class AttentionMapSaver:
     def collect(self, engine: Engine) -> None:
         if not self.gates or len(self.cases) >= self.num_cases:
             return
+        batch = len(engine.state.output)
+        for name, gate in self.gates:
+            if gate.last_gate is None or gate.last_gate.shape[0] != batch:
+                raise RuntimeError(
+                    f"AttentionMapSaver: the gate {name} holds no map for this batch of {batch} (a network run on "
+                    "replicas, e.g. nn.DataParallel, keeps its gates there); use one device per process."
+                )
         for i, item in enumerate(engine.state.output):
             index, self.seen = self.seen, self.seen + 1
             if index % self.every or len(self.cases) >= self.num_cases:
@@ -308,6 +315,8 @@ class AttentionMapSaver:
             )
 
     def save(self, engine: Engine) -> None:
+        for _, gate in self.gates:  # stop keeping maps: the network may go on training
+            gate.keep_gate, gate.last_gate = False, None
         if not self.cases:
             return
         import matplotlib

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from .cross_channel import CrossChannelLoss, cross_channel_terms
+from .cross_channel import CrossChannelLoss, channel_keep_mask, cross_channel_terms
 from .deep_supervision import NNUNetDeepSupervisionLoss, deep_supervision_dice_ce, nnunet_deep_supervision_weights
 
 __all__ = [
@@ -22,4 +22,5 @@ __all__ = [
     "nnunet_deep_supervision_weights",
     "CrossChannelLoss",
     "cross_channel_terms",
+    "channel_keep_mask",
 ]

@@ -21,11 +21,25 @@ import torch
 import torch.nn.functional as F
 from torch.nn.modules.loss import _Loss
 
-__all__ = ["CrossChannelLoss", "cross_channel_terms"]
+__all__ = ["CrossChannelLoss", "cross_channel_terms", "channel_keep_mask"]
+
+
+def channel_keep_mask(
+    batch: int, num_classes: int, channels_per_class: int, n_drop: int, device: torch.device | None = None
+) -> torch.Tensor:
+    """(batch, num_classes, channels_per_class) of 0/1: exactly ``n_drop`` random zeros in every group."""
+    # the ranks of random numbers are a random permutation: keep the channels ranked n_drop or higher
+    rank = torch.rand(batch, num_classes, channels_per_class, device=device).argsort(-1).argsort(-1)
+    return (rank >= n_drop).float()
 
 
 def cross_channel_terms(
-    features: torch.Tensor, target: torch.Tensor, num_classes: int, channels_per_class: int, drop_fraction: float = 0.5
+    features: torch.Tensor,
+    target: torch.Tensor,
+    num_classes: int,
+    channels_per_class: int,
+    drop_fraction: float = 0.5,
+    label_smoothing: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """
     The discriminality and diversity terms over per-class channel groups.
@@ -50,19 +64,20 @@ def cross_channel_terms(
     used = num_classes * channels_per_class
     if channels_per_class < 1 or used > channels:
         raise ValueError(
-            f"features have {channels} channels: not enough for {num_classes} classes x {channels_per_class} "
-            "channels per class."
+            f"features have {channels} channels: the cross-channel loss needs at least one channel per class, "
+            f"here {num_classes} classes x {max(channels_per_class, 1)} channels per class."
         )
+    if not 0.0 <= drop_fraction < 1.0:
+        raise ValueError(f"drop_fraction must be in [0, 1) (a group keeps at least one channel), got {drop_fraction}.")
     groups = features[:, :used].reshape(batch, num_classes, channels_per_class, -1)
     n_drop = int(channels_per_class * drop_fraction)
     if n_drop > 0:
-        # keep channels whose random rank is >= n_drop: exactly n_drop dropped per group
-        rank = torch.rand(batch, num_classes, channels_per_class, device=features.device).argsort(-1).argsort(-1)
-        groups_dis = groups * (rank >= n_drop).unsqueeze(-1).to(groups.dtype)
+        mask = channel_keep_mask(batch, num_classes, channels_per_class, n_drop, features.device)
+        groups_dis = groups * mask.unsqueeze(-1).to(groups.dtype)
     else:
         groups_dis = groups
     class_scores = groups_dis.amax(2).mean(-1)
-    discriminality = F.cross_entropy(class_scores, target)
+    discriminality = F.cross_entropy(class_scores, target, label_smoothing=label_smoothing)
     spread = groups.softmax(-1).amax(2).sum(-1) / channels_per_class
     return discriminality, spread.mean()
 
@@ -73,9 +88,11 @@ class CrossChannelLoss(_Loss):
     (terms of :py:func:`cross_channel_terms`, on the network's last feature map).
 
     The network must return ``(logits, features)`` in training mode (``AttentionResNet(return_features=True)``);
-    given a tensor (logits only) the loss is the cross-entropy alone. The grouping uses the feature channels as
-    they are, so the network is unchanged (ResNet-18's 512 channels give 4 channels per class for 116 classes,
-    the last 48 channels ungrouped). The diversity term enters with a minus sign because it is to be maximised.
+    given a tensor (logits only) the loss is the cross-entropy alone when ``weight`` is 0 and an error otherwise (a
+    network wired without its features would otherwise train without the cross-channel term, silently). The
+    grouping uses the feature channels as they are, so the network is unchanged (ResNet-18's 512 channels give 4
+    channels per class for 116 classes, the last 48 channels ungrouped). The diversity term enters with a minus
+    sign because it is to be maximised.
 
     Args:
         num_classes: number of classes.
@@ -83,7 +100,7 @@ class CrossChannelLoss(_Loss):
         weight: weight of the cross-channel term against the cross-entropy.
         diversity_weight: weight of the diversity term inside it (the mutual-channel loss's lambda).
         drop_fraction: fraction of each group's channels dropped for the discriminality term (0.5 as in MC-Loss).
-        label_smoothing: label smoothing of both cross-entropies.
+        label_smoothing: label smoothing of both cross-entropies (the logits' and the discriminality term's).
     """
 
     def __init__(
@@ -107,8 +124,15 @@ class CrossChannelLoss(_Loss):
         logits, features = (pred, None) if isinstance(pred, torch.Tensor) else pred
         target = target.reshape(-1).long()
         loss = F.cross_entropy(logits, target, label_smoothing=self.label_smoothing)
-        if features is None or self.weight == 0:
+        if self.weight == 0:
             return loss
+        if features is None:
+            raise ValueError(
+                f"CrossChannelLoss(weight={self.weight}) got logits only: the network must return (logits, features) "
+                "in training mode, e.g. AttentionResNet(return_features=True) (set weight=0 for plain cross-entropy)."
+            )
         xi = self.channels_per_class or features.shape[1] // self.num_classes
-        discriminality, diversity = cross_channel_terms(features, target, self.num_classes, xi, self.drop_fraction)
+        discriminality, diversity = cross_channel_terms(
+            features, target, self.num_classes, xi, self.drop_fraction, self.label_smoothing
+        )
         return loss + self.weight * (discriminality - self.diversity_weight * diversity)
