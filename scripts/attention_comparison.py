@@ -29,6 +29,7 @@ It writes ``<work_dir>/<row>/`` (models, eval), ``<work_dir>/comparison.json`` a
 
 from __future__ import annotations
 
+import csv
 import datetime
 import json
 import os
@@ -93,19 +94,34 @@ def _recorded(path: str) -> str | None:
         return None
 
 
+def homologue_swaps(predictions_csv: str) -> dict:
+    """Errors of an evaluation's ``predictions.csv``, and how many of them name the other hemisphere's homologue
+    (``X_L`` for ``X_R`` and back): the fine-grained part of the task."""
+    with open(predictions_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    errors = [r for r in rows if r["true_class"] != r["predicted_class"]]
+
+    def other_side(name: str) -> str:
+        return name[:-1] + {"L": "R", "R": "L"}[name[-1]] if name[-2:] in ("_L", "_R") else ""
+
+    swaps = sum(r["predicted_name"] == other_side(r["true_name"]) for r in errors)
+    return {"errors": len(errors), "homologue_swaps": swaps}
+
+
 def _table(results: dict, epochs: int, seed: int) -> str:
     head = (
-        "| model | params | M multiply-adds | Colin27 test top-1 | top-5 | macro F1 "
-        "| MNI152 top-1 | top-5 | macro F1 |\n"
-        "|---|---|---|---|---|---|---|---|---|"
+        "| model | params | M multiply-adds | Colin27 test top-1 | top-5 | macro F1 | L/R swaps "
+        "| MNI152 top-1 | top-5 | macro F1 | L/R swaps |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|"
     )
     lines = [head]
     for row in results["rows"]:
         t, m = row["test"], row["test_mni152"]
+        swaps = [f"{s['homologue_swaps'] / max(s['errors'], 1):.1%}" for s in (t, m)]
         lines.append(
             f"| {row['label']} | {row['params'] / 1e6:.3f} M | {row['macs'] / 1e6:.1f} | {t['top1_accuracy']:.4f} | "
-            f"{t['top5_accuracy']:.4f} | {t['macro_f1']:.4f} | {m['top1_accuracy']:.4f} | {m['top5_accuracy']:.4f} | "
-            f"{m['macro_f1']:.4f} |"
+            f"{t['top5_accuracy']:.4f} | {t['macro_f1']:.4f} | {swaps[0]} | {m['top1_accuracy']:.4f} | "
+            f"{m['top5_accuracy']:.4f} | {m['macro_f1']:.4f} | {swaps[1]} |"
         )
     lines.append("")
     lines.append(
@@ -113,11 +129,15 @@ def _table(results: dict, epochs: int, seed: int) -> str:
         f"batch 64), best validation top-1 checkpoint; {results['machine']}, {results['date']}. "
         f"Colin27 test: {results['rows'][0]['test']['num_samples']} patches, "
         f"{results['rows'][0]['test']['num_classes_present']} classes; MNI152: "
-        f"{results['rows'][0]['test_mni152']['num_samples']} patches. Commands:"
+        f"{results['rows'][0]['test_mni152']['num_samples']} patches. L/R swaps: the share of errors that name the "
+        "same region of the other hemisphere. Commands:"
     )
     lines.append("")
     for row in results["rows"]:
-        lines.append(f"- {row['label']}: `{row['train_command']}`, then `{row['evaluate_command']}`")
+        lines.append(
+            f"- {row['label']}: `{row['train_command']}`, then `{row['evaluate_command']}` and the same with "
+            f"`--eval_split {TEST_SPLITS[1]}`"
+        )
     return "\n".join(lines)
 
 
@@ -173,10 +193,12 @@ def run(
             )
             if not done:
                 _execute(evaluate, dry_run, log=os.path.join(REPO, root, f"evaluate_{split}.log"))
-            row["evaluate_command"] = _show(evaluate).replace(f"--eval_split {split}", "--eval_split test|test_mni152")
+            if split == TEST_SPLITS[0]:
+                row["evaluate_command"] = _show(evaluate)
             if not dry_run:
                 with open(os.path.join(REPO, root, "eval", split, "classification_summary.json")) as f:
                     row[split] = json.load(f)
+                row[split].update(homologue_swaps(os.path.join(REPO, root, "eval", split, "predictions.csv")))
         row.update(network_cost(overrides[1]))
         if not dry_run and not done:
             write_json_atomic(record, {"train_command": _show(train)})
@@ -200,4 +222,5 @@ def run(
 
 
 if __name__ == "__main__":
-    fire.Fire({"run": run, "network_cost": network_cost})
+    # results go to comparison.json and the docs: do not print the returned dictionary as well
+    fire.Fire({"run": run, "network_cost": network_cost}, serialize=lambda result: None)
