@@ -38,13 +38,13 @@ import sys
 
 import fire
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+import attention_cost  # noqa: E402  (benchmarks/attention_cost.py: the same counting as docs/attention_cost.md)
 from run_workflow import REPO, _execute, _replace_section, _show  # noqa: E402
 
 from networks.data.atomic import write_json_atomic  # noqa: E402
-from networks.nets import AttentionResNet  # noqa: E402
 
 __all__ = ["VARIANTS", "network_cost", "run"]
 
@@ -63,13 +63,8 @@ TEST_SPLITS = ("test", "test_mni152")
 
 def network_cost(attention: str | None, num_classes: int = 116, patch_size: tuple[int, ...] = (32, 32)) -> dict:
     """Parameters and forward multiply-adds (conv/linear layers only) of the bundle's network with ``attention``."""
-    net = AttentionResNet(
-        len(patch_size), 1, num_classes, "resnet18", attention, stem_kernel_size=3, stem_stride=2, stem_max_pool=False
-    ).eval()
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        net(torch.zeros((1, 1) + tuple(patch_size)))
-    return {"params": sum(p.numel() for p in net.parameters()), "macs": counter.get_total_flops() // 2}
+    stem = {"stem_kernel_size": 3, "stem_stride": 2, "stem_max_pool": False}
+    return attention_cost.cost("resnet18", attention, tuple(patch_size), num_classes, **stem)
 
 
 def _bundle_command(config: list[str], bundle_root: str, dataset_dir: str, extra: list[str]) -> list[str]:

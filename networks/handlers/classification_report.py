@@ -28,16 +28,12 @@ from ignite.engine import Engine, Events
 
 from networks.blocks.attention import SpatialAttention
 from networks.data.atomic import write_bytes_atomic, write_json_atomic
+from networks.handlers.collector import CaseCollector, case_file_name
 from networks.metrics.classification import classification_report
 
 __all__ = ["ClassificationEvaluationSaver", "ClassificationPredictionSaver", "AttentionMapSaver", "stage_gates"]
 
 logger = logging.getLogger(__name__)
-
-
-def _file_name(item: dict, key: str, fallback: int) -> str:
-    meta = getattr(item.get(key), "meta", {}) or {}
-    return os.path.basename(str(meta.get("filename_or_obj", f"case_{fallback}")))
 
 
 def _csv_bytes(rows: list[dict]) -> bytes:
@@ -57,18 +53,13 @@ def _figure_bytes(fig) -> bytes:
     return buffer.getvalue()
 
 
-class _ScoreCollector:
+class _ScoreCollector(CaseCollector):
     """Collect (file name, class probabilities, true class) of every case an evaluator sees (decollated outputs)."""
 
     def __init__(self, class_names: Sequence[str], pred_key: str, label_key: str | None, image_key: str) -> None:
+        super().__init__()
         self.class_names = list(class_names)
         self.pred_key, self.label_key, self.image_key = pred_key, label_key, image_key
-        self.cases: list[dict] = []
-
-    def attach(self, engine: Engine) -> None:
-        engine.add_event_handler(Events.STARTED, lambda e: self.cases.clear())
-        engine.add_event_handler(Events.ITERATION_COMPLETED, self.collect)
-        engine.add_event_handler(Events.COMPLETED, self.save)
 
     def collect(self, engine: Engine) -> None:
         output = engine.state.output
@@ -78,13 +69,13 @@ class _ScoreCollector:
             scores = torch.as_tensor(item[self.pred_key]).detach().float().reshape(-1)
             if scores.numel() != len(self.class_names):
                 raise ValueError(f"{scores.numel()} scores for {len(self.class_names)} class names.")
-            case = {"file": _file_name(item, self.image_key, len(self.cases)), "probs": scores.softmax(0).cpu().numpy()}
+            case = {
+                "file": case_file_name(item, self.image_key, len(self.cases)),
+                "probs": scores.softmax(0).cpu().numpy(),
+            }
             if self.label_key is not None and self.label_key in item:
                 case["label"] = int(torch.as_tensor(item[self.label_key]).reshape(-1)[0])
             self.cases.append(case)
-
-    def save(self, engine: Engine) -> None:
-        raise NotImplementedError
 
     def _top_k(self, probs: np.ndarray, k: int) -> list[dict]:
         order = np.argsort(-probs, kind="stable")[:k]

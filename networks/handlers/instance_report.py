@@ -20,11 +20,12 @@ import os
 
 import numpy as np
 import torch
-from ignite.engine import Engine, Events
+from ignite.engine import Engine
 from monai.utils import min_version, optional_import
 from scipy import ndimage
 
 from networks.data.atomic import write_bytes_atomic
+from networks.handlers.collector import CaseCollector, case_file_name
 from networks.metrics.coco import coco_dataset
 from networks.metrics.report import EVAL_THRESHOLDS, instance_report
 
@@ -36,11 +37,6 @@ __all__ = ["InstanceEvaluationSaver", "COCOPredictionSaver", "save_outline_figur
 def _label_map(x) -> np.ndarray:
     x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
     return np.rint(x[0] if x.ndim == 3 else x).astype(np.int32)
-
-
-def _name(item: dict, key: str, fallback: int) -> str:
-    meta = getattr(item.get(key), "meta", {}) or {}
-    return os.path.basename(str(meta.get("filename_or_obj", f"image_{fallback}")))
 
 
 def _scores(ids: np.ndarray, score_map) -> dict[int, float]:
@@ -58,17 +54,12 @@ def _label_map_float(x) -> np.ndarray:
     return (x[0] if x.ndim == 3 else x).astype(np.float32)
 
 
-class _InstanceCollector:
+class _InstanceCollector(CaseCollector):
     """Collect (name, image, truth, prediction, scores) of every case an evaluator sees (decollated outputs)."""
 
     def __init__(self, pred_key: str, score_key: str | None, label_key: str | None, image_key: str) -> None:
+        super().__init__()
         self.pred_key, self.score_key, self.label_key, self.image_key = pred_key, score_key, label_key, image_key
-        self.cases: list[dict] = []
-
-    def attach(self, engine: Engine) -> None:
-        engine.add_event_handler(Events.STARTED, lambda e: self.cases.clear())
-        engine.add_event_handler(Events.ITERATION_COMPLETED, self.collect)
-        engine.add_event_handler(Events.COMPLETED, self.save)
 
     def collect(self, engine: Engine) -> None:
         batch, output = engine.state.batch, engine.state.output
@@ -78,7 +69,7 @@ class _InstanceCollector:
             item = {**b, **o}  # the truth and image stay in the batch, the prediction is in the output
             pred = _label_map(item[self.pred_key])
             case = {
-                "name": _name(item, self.image_key, len(self.cases)),
+                "name": case_file_name(item, self.image_key, len(self.cases), "image"),
                 "pred": pred,
                 "scores": _scores(pred, item.get(self.score_key)) if self.score_key else {},
             }
@@ -89,9 +80,6 @@ class _InstanceCollector:
             if self.image_key in item:
                 case["image"] = _label_map_float(item[self.image_key])
             self.cases.append(case)
-
-    def save(self, engine: Engine) -> None:
-        raise NotImplementedError
 
 
 def save_outline_figure(cases: list[dict], path: str, num_cases: int = 4) -> None:
