@@ -16,8 +16,6 @@ confusion matrix PNG), a PNG of the spatial attention maps, and the predictions 
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import os
 from collections.abc import Sequence
@@ -28,29 +26,12 @@ from ignite.engine import Engine, Events
 
 from networks.blocks.attention import SpatialAttention
 from networks.data.atomic import write_bytes_atomic, write_json_atomic
-from networks.handlers.collector import CaseCollector, case_file_name
+from networks.handlers.collector import CaseCollector, case_file_name, csv_bytes, figure_png_bytes
 from networks.metrics.classification import classification_report
 
 __all__ = ["ClassificationEvaluationSaver", "ClassificationPredictionSaver", "AttentionMapSaver", "stage_gates"]
 
 logger = logging.getLogger(__name__)
-
-
-def _csv_bytes(rows: list[dict]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue().encode()
-
-
-def _figure_bytes(fig) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=fig.dpi)
-    plt.close(fig)
-    return buffer.getvalue()
 
 
 class _ScoreCollector(CaseCollector):
@@ -123,7 +104,7 @@ class ClassificationEvaluationSaver(_ScoreCollector):
         rows, summary, confusion = classification_report(probs, labels, self.class_names)
         os.makedirs(self.output_dir, exist_ok=True)
         write_json_atomic(os.path.join(self.output_dir, "classification_summary.json"), {**summary, **self.extra})
-        write_bytes_atomic(os.path.join(self.output_dir, "classification_per_class.csv"), _csv_bytes(rows))
+        write_bytes_atomic(os.path.join(self.output_dir, "classification_per_class.csv"), csv_bytes(rows))
         predictions = []
         for case in self.cases:
             top = self._top_k(case["probs"], 5)
@@ -138,7 +119,7 @@ class ClassificationEvaluationSaver(_ScoreCollector):
                     "top5": " ".join(t["name"] for t in top),
                 }
             )
-        write_bytes_atomic(os.path.join(self.output_dir, "predictions.csv"), _csv_bytes(predictions))
+        write_bytes_atomic(os.path.join(self.output_dir, "predictions.csv"), csv_bytes(predictions))
         write_bytes_atomic(
             os.path.join(self.output_dir, "confusion_matrix.png"), confusion_figure(confusion, self.class_names)
         )
@@ -171,7 +152,7 @@ def confusion_figure(confusion: np.ndarray, class_names: Sequence[str]) -> bytes
     ax.set_ylabel("true")
     fig.colorbar(shown, ax=ax, fraction=0.03, label="fraction of the true class")
     fig.tight_layout()
-    return _figure_bytes(fig)
+    return figure_png_bytes(fig)
 
 
 class ClassificationPredictionSaver(_ScoreCollector):
@@ -208,7 +189,7 @@ class ClassificationPredictionSaver(_ScoreCollector):
             rows.append(row)
         if rows:
             os.makedirs(os.path.dirname(os.path.abspath(self.output_file)), exist_ok=True)
-            write_bytes_atomic(self.output_file, _csv_bytes(rows))
+            write_bytes_atomic(self.output_file, csv_bytes(rows))
             logger.info("wrote the top-%d classes of %d file(s) to %s", self.top_k, len(rows), self.output_file)
 
 
@@ -329,4 +310,4 @@ class AttentionMapSaver:
             ax.axis("off")
         fig.tight_layout()
         os.makedirs(os.path.dirname(os.path.abspath(self.output_file)), exist_ok=True)
-        write_bytes_atomic(self.output_file, _figure_bytes(fig))
+        write_bytes_atomic(self.output_file, figure_png_bytes(fig))

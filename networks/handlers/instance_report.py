@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 
@@ -25,7 +23,7 @@ from monai.utils import min_version, optional_import
 from scipy import ndimage
 
 from networks.data.atomic import write_bytes_atomic
-from networks.handlers.collector import CaseCollector, case_file_name
+from networks.handlers.collector import CaseCollector, case_file_name, csv_bytes, figure_png_bytes
 from networks.metrics.coco import coco_dataset
 from networks.metrics.report import EVAL_THRESHOLDS, instance_report
 
@@ -111,10 +109,7 @@ def save_outline_figure(cases: list[dict], path: str, num_cases: int = 4) -> Non
             ax.set_title(f"{case['name']}: {title}" if col == 0 else title, fontsize=8)
             ax.axis("off")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    write_bytes_atomic(path, buffer.getvalue())
+    write_bytes_atomic(path, figure_png_bytes(fig, dpi=100))
 
 
 class InstanceEvaluationSaver(_InstanceCollector):
@@ -164,11 +159,7 @@ class InstanceEvaluationSaver(_InstanceCollector):
             self.max_detections,
         )
         summary.update(self.extra)
-        text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-        write_bytes_atomic(os.path.join(self.output_dir, "instance_metrics.csv"), text.getvalue().encode())
+        write_bytes_atomic(os.path.join(self.output_dir, "instance_metrics.csv"), csv_bytes(rows))
         doc = json.dumps(summary, indent=2, default=float) + "\n"
         write_bytes_atomic(os.path.join(self.output_dir, "instance_metrics_summary.json"), doc.encode())
         save_outline_figure(self.cases, os.path.join(self.output_dir, "instances.png"), self.num_figure_cases)
