@@ -10,7 +10,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# torch is pinned to the wheels this project is tested with; any torch>=2.1 works.
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -e ".[numba,test]"
+	$(PY) -m pip install -q -e ".[test]"
 	touch $(STAMP)
 
 # main: prepare nuclei2d, train the nuclei bundle with a short CPU schedule (reduced-width Swin-UMamba, `--small`, 80

@@ -44,14 +44,16 @@ def count_flops(net: torch.nn.Module, shape: tuple[int, ...]) -> dict:
     forward pass of ``net`` (eval mode) on a zero tensor of ``shape``."""
     scan_flops = 0
 
-    def scan_stand_in(u, delta, A, B, C, D=None, z=None, **kwargs):
+    def scan_stand_in(x, delta, A, B, C, D=None, **kwargs):
+        # the four directions of selective_scan_2d: four scans over all channels of x
         nonlocal scan_flops
-        b, d, length = u.shape
-        scan_flops += 9 * b * length * d * A.shape[1] + (b * d * length if D is not None else 0)
-        return torch.zeros_like(u)
+        b, _, h, w = x.shape
+        channels, length = A.shape[0], h * w
+        scan_flops += 9 * b * length * channels * A.shape[1] + (b * channels * length if D is not None else 0)
+        return torch.zeros_like(x)
 
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), mock.patch.object(ss2d_module, "selective_scan", scan_stand_in), counter:
+    with torch.no_grad(), mock.patch.object(ss2d_module, "selective_scan_2d", scan_stand_in), counter:
         net.eval()(torch.zeros(shape))
     macs = counter.get_total_flops() // 2
     return {"macs": macs, "scan": scan_flops, "total": macs + scan_flops}

@@ -9,16 +9,19 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Benchmark of networks.layers.selective_scan (torch and, on CPU with numba installed, numba backends) against the
-naive step-by-step reference (and mamba-ssm on CUDA).
+"""Benchmark of networks.layers.selective_scan: every backend available on the device against the naive step-by-step
+reference (CPU) and against the memory-bandwidth bound of the scan (GPU).
 
-Sizes are the four SS2D scans of Swin-UMamba for a 256x256 input (batch 1, 4 directions x d_inner channels,
-N=16, B/C in 4 groups). The reference is timed in full at every size (no extrapolation). Run from the repo root:
+Sizes are the four SS2D scans of Swin-UMamba for a 256x256 input (4 directions x d_inner channels, N=16, B/C in
+4 groups) at the chosen batch size. On CPU the reference is timed in full at every size (no extrapolation). On a
+GPU the bound is the bytes the scan must read and write (forward: u, delta, B, C in, y out; backward additionally
+gy in and du, ddelta, dB, dC out; float32) divided by the device-to-device copy bandwidth measured in the same
+run. Run from the repo root:
 
-    python benchmarks/selective_scan.py                    # all stages, CPU
+    python benchmarks/selective_scan.py                               # all stages, CPU, batch 1
     python benchmarks/selective_scan.py --stages=1 --threads=1
-    python benchmarks/selective_scan.py --device=cuda      # adds the mamba-ssm kernel when importable
-    python benchmarks/selective_scan.py --numba=False      # without the numba backend
+    python benchmarks/selective_scan.py --device=cuda --batch=16      # torch, triton and (if importable) mamba_ssm
+    python benchmarks/selective_scan.py --numba=False                 # without the numba backend
 """
 
 from __future__ import annotations
@@ -42,14 +45,14 @@ __all__ = ["main"]
 STAGES = {1: (4096, 768), 2: (1024, 1536), 3: (256, 3072), 4: (64, 6144)}
 
 
-def _inputs(length, dim, device, n=16, groups=4, seed=0):
+def _inputs(length, dim, device, n=16, groups=4, seed=0, batch=1):
     g = torch.Generator().manual_seed(seed)
     tensors = {
-        "u": torch.randn(1, dim, length, generator=g),
-        "delta": torch.randn(1, dim, length, generator=g) * 0.5,
+        "u": torch.randn(batch, dim, length, generator=g),
+        "delta": torch.randn(batch, dim, length, generator=g) * 0.5,
         "A": -torch.arange(1, n + 1, dtype=torch.float32).repeat(dim, 1),  # the S4D-real init of SS2D
-        "B": torch.randn(1, groups, n, length, generator=g),
-        "C": torch.randn(1, groups, n, length, generator=g),
+        "B": torch.randn(batch, groups, n, length, generator=g),
+        "C": torch.randn(batch, groups, n, length, generator=g),
         "D": torch.ones(dim),
         "delta_bias": torch.rand(dim, generator=g) * 4 - 6,  # softplus^-1 of dt in about [2e-3, 0.1]
     }
@@ -61,11 +64,13 @@ def _time(fn, inputs, backward, repeats, device):
 
     def once():
         leaves = {k: v.clone().requires_grad_(backward) for k, v in inputs.items()}
+        if device == "cuda":
+            torch.cuda.synchronize()
         with torch.set_grad_enabled(backward):
             start = time.perf_counter()
             y = fn(**leaves, delta_softplus=True)
             if backward:
-                y.sum().backward()
+                y.backward(torch.ones_like(y))
             if device == "cuda":
                 torch.cuda.synchronize()
             return time.perf_counter() - start
@@ -75,67 +80,105 @@ def _time(fn, inputs, backward, repeats, device):
     return min(once() for _ in range(repeats))
 
 
-def main(stages="1,2,3,4", device="cpu", repeats=3, ref_repeats=1, threads=0, check=True, numba=True):
+def scan_bytes(batch, dim, length, n=16, groups=4, backward=False) -> int:
+    """Bytes a selective scan must move at least (float32): see the module docstring."""
+    seq, bc = batch * dim * length * 4, batch * groups * n * length * 4
+    fwd = 3 * seq + 2 * bc
+    return fwd + (5 * seq + 4 * bc if backward else 0)
+
+
+def copy_bandwidth(device, nbytes=1 << 30, repeats=5) -> float:
+    """Device-to-device copy bandwidth in bytes/s, counting bytes read and written."""
+    src = torch.empty(nbytes // 4, dtype=torch.float32, device=device).uniform_()
+    dst = torch.empty_like(src)
+    dst.copy_(src)
+    torch.cuda.synchronize()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        dst.copy_(src)
+        torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return 2 * nbytes / best
+
+
+def main(
+    stages="1,2,3,4", device="cpu", repeats=3, ref_repeats=1, threads=0, check=True, numba=True, batch=1, reference=None
+):
     """
-    Print a table of forward and forward+backward times, ours vs the reference (and vs mamba-ssm on CUDA).
+    Print a table of forward and forward+backward times of every backend (and the reference on CPU).
 
     Args:
         stages: comma-separated stage numbers (1-4) of Swin-UMamba at 256x256.
         device: "cpu" or "cuda".
-        repeats: runs of our scan (best time reported, after a warm-up run).
+        repeats: runs of each backend (best time reported, after a warm-up run).
         ref_repeats: runs of the reference (slow: several seconds at stage 1 on CPU).
         threads: torch intra-op threads (0: leave PyTorch's default).
-        check: also print the max abs difference of our forward output against the reference.
+        check: also print the max abs difference of each backend's forward output against the torch backend
+            (and the reference when it runs).
         numba: also time the numba backend (CPU only, when numba is installed; the JIT is warmed up first).
+        batch: batch size (the issue's GPU sizes use 16).
+        reference: time the step-by-step reference; defaults to True on CPU, False on CUDA (a Python loop over
+            L of small kernels says nothing about GPU scans).
     """
     if threads:
         torch.set_num_threads(threads)
+    reference = device == "cpu" if reference is None else reference
     stages = [int(s) for s in str(stages).split(",")] if not isinstance(stages, (tuple, list)) else stages
     ss_module = importlib.import_module("networks.layers.selective_scan")
-    kernel = ss_module._mamba_ssm_fn() if device == "cuda" else None
-    with_numba = numba and device == "cpu" and ss_module._numba_scan_fn() is not None
-    print(f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}, batch 1, N=16, G=4")
-    print(f"chunk {ss_module._CHUNK}, max sub-chunk {ss_module._MAX_SUB}; reference timed in full (no scaling)")
-    header = "| stage | L | dim | pass | torch (ms) |" + (" numba (ms) |" if with_numba else "")
-    header += " reference (ms) | torch speed-up |" + (" numba speed-up |" if with_numba else "")
-    header += " mamba-ssm (ms) | torch/kernel |" if kernel else ""
+    backends = ["torch"]
+    if numba and device == "cpu" and ss_module._numba_scan_fn() is not None:
+        backends.append("numba")
+    if device == "cuda" and ss_module._triton_scan_fn() is not None:
+        backends.append("triton")
+    if device == "cuda" and ss_module._mamba_ssm_fn() is not None:
+        backends.append("mamba_ssm")
+    bandwidth = copy_bandwidth(device) if device == "cuda" else None
+    name = torch.cuda.get_device_name() if device == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+    print(f"torch {torch.__version__}, device {device} ({name}), batch {batch}, N=16, G=4, fp32; backends {backends}")
+    if bandwidth:
+        print(f"device-to-device copy bandwidth: {bandwidth / 1e12:.2f} TB/s (read + write)")
+    header = "| stage | L | dim | pass |" + "".join(f" {b} (ms) |" for b in backends)
+    header += " reference (ms) |" + "".join(f" {b} speed-up |" for b in backends) if reference else ""
+    header += " bandwidth bound (ms) |" + "".join(f" {b} / bound |" for b in backends[1:]) if bandwidth else ""
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
 
-    def ours(**kw):
-        return selective_scan(**kw, backend="torch")
+    def runner(backend):
+        return lambda **kw: selective_scan(**kw, backend=backend)
 
-    def ours_numba(**kw):
-        return selective_scan(**kw, backend="numba")
-
-    if with_numba:  # compile (or load from the numba cache) outside the timings
+    for backend in backends[1:]:  # compile (or load from the cache) outside the timings
         small = _inputs(8, 8, device)
         leaves = {k: v.clone().requires_grad_() for k, v in small.items()}
-        ours_numba(**leaves, delta_softplus=True).sum().backward()
+        runner(backend)(**leaves, delta_softplus=True).sum().backward()
 
     for stage in stages:
         length, dim = STAGES[stage]
-        inputs = _inputs(length, dim, device)
+        inputs = _inputs(length, dim, device, batch=batch)
         if check:
             with torch.no_grad():
-                y_ref = reference_selective_scan(**inputs, delta_softplus=True)
-                diff = (ours(**inputs, delta_softplus=True) - y_ref).abs().max().item()
-                msg = f"stage {stage}: max |torch - reference| = {diff:.2e}"
-                if with_numba:
-                    diff = (ours_numba(**inputs, delta_softplus=True) - y_ref).abs().max().item()
-                    msg += f", max |numba - reference| = {diff:.2e}"
+                outputs = {b: runner(b)(**inputs, delta_softplus=True) for b in backends}
+                msg = f"stage {stage}: " + ", ".join(
+                    f"max |{b} - torch| = {(outputs[b] - outputs['torch']).abs().max().item():.2e}"
+                    for b in backends[1:]
+                )
+                if reference:
+                    y_ref = reference_selective_scan(**inputs, delta_softplus=True)
+                    msg += ", " + ", ".join(
+                        f"max |{b} - reference| = {(outputs[b] - y_ref).abs().max().item():.2e}" for b in backends
+                    )
+                del outputs
             print(msg)
         for backward in (False, True):
-            t_ours = _time(ours, inputs, backward, repeats, device)
-            t_nb = _time(ours_numba, inputs, backward, repeats, device) if with_numba else None
-            t_ref = _time(reference_selective_scan, inputs, backward, ref_repeats, device)
-            row = f"| {stage} | {length} | {dim} | {'fwd+bwd' if backward else 'fwd'} | {t_ours * 1e3:.0f} |"
-            row += f" {t_nb * 1e3:.0f} |" if with_numba else ""
-            row += f" {t_ref * 1e3:.0f} | {t_ref / t_ours:.1f}x |"
-            row += f" {t_ref / t_nb:.1f}x |" if with_numba else ""
-            if kernel:
-                t_k = _time(lambda **kw: selective_scan(**kw, backend="mamba_ssm"), inputs, backward, repeats, device)
-                row += f" {t_k * 1e3:.2f} | {t_ours / t_k:.1f}x |"
+            times = {b: _time(runner(b), inputs, backward, repeats, device) for b in backends}
+            row = f"| {stage} | {length} | {dim} | {'fwd+bwd' if backward else 'fwd'} |"
+            row += "".join(f" {times[b] * 1e3:.2f} |" for b in backends)
+            if reference:
+                t_ref = _time(reference_selective_scan, inputs, backward, ref_repeats, device)
+                row += f" {t_ref * 1e3:.0f} |" + "".join(f" {t_ref / times[b]:.1f}x |" for b in backends)
+            if bandwidth:
+                bound = scan_bytes(batch, dim, length, backward=backward) / bandwidth
+                row += f" {bound * 1e3:.3f} |" + "".join(f" {times[b] / bound:.1f}x |" for b in backends[1:])
             print(row, flush=True)
 
 

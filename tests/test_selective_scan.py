@@ -56,7 +56,8 @@ def _run(fn, inputs, delta_softplus, return_last_state, **kwargs):
     args = {k: leaves.get(k) for k in inputs}
     out = fn(**args, delta_softplus=delta_softplus, return_last_state=return_last_state, **kwargs)
     y, last = out if return_last_state else (out, None)
-    weight = torch.cos(torch.arange(y.numel(), dtype=y.dtype)).view_as(y)
+    # built in float64: an arange in float16/bfloat16 rounds integers above 2048/256
+    weight = torch.cos(torch.arange(y.numel(), dtype=torch.float64, device=y.device)).to(y.dtype).view_as(y)
     loss = (y * weight).sum() + (0 if last is None else (last * last).sum())
     grads = torch.autograd.grad(loss, list(leaves.values()))
     return [y] + ([] if last is None else [last]) + list(grads), list(leaves)
@@ -259,7 +260,13 @@ def test_backend_selection(monkeypatch, caplog):
         monkeypatch.delenv(ss_module.BACKEND_ENV_VAR)
         with pytest.raises(RuntimeError, match="cannot be imported"):
             selective_scan(**inputs, backend="mamba_ssm")
+        # CUDA tensors without mamba_ssm: the Triton kernels when Triton imports (CUDA builds of torch), else torch
+        expected = "triton" if ss_module._triton_scan_fn() is not None else "torch"
+        assert ss_module._resolve_backend("auto", is_cuda=True) == expected
+        monkeypatch.setattr(ss_module, "_triton_scan_fn", lambda: None)
         assert ss_module._resolve_backend("auto", is_cuda=True) == "torch"
+        with pytest.raises(RuntimeError, match="triton cannot be imported"):
+            selective_scan(**inputs, backend="triton")
 
 
 def test_jit_trace_round_trip(tmp_path):
@@ -307,3 +314,42 @@ def test_metatensor_inputs(backend):
     torch.testing.assert_close(torch.as_tensor(last), expected[1])
     (y.sum() + last.sum()).backward()
     assert all(t.grad is not None and torch.isfinite(t.grad).all() for t in meta.values() if torch.is_tensor(t))
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("height,width", [(5, 9), (1, 7), (6, 6)])
+def test_cross_scan_numba_matches_unrolled_copies(dtype, height, width):
+    """The numba kernels index the grid in the four SS2D directions: equal to scanning flipped/transposed copies."""
+    g = torch.Generator().manual_seed(1)
+    b, d, n = 2, 3, 4
+    inputs = {
+        "x": torch.randn(b, d, height, width, generator=g, dtype=dtype),
+        "delta": torch.randn(b, 4, d, height, width, generator=g, dtype=dtype) * 0.5,
+        "A": -torch.rand(4 * d, n, generator=g, dtype=dtype) - 0.5,
+        "B": torch.randn(b, 4, n, height, width, generator=g, dtype=dtype),
+        "C": torch.randn(b, 4, n, height, width, generator=g, dtype=dtype),
+        "D": torch.randn(4 * d, generator=g, dtype=dtype),
+        "delta_bias": torch.randn(4 * d, generator=g, dtype=dtype) * 0.3,
+    }
+
+    def run(backend):
+        leaves = {k: v.clone().requires_grad_() for k, v in inputs.items()}
+        y = ss_module.selective_scan_2d(**leaves, delta_softplus=True, backend=backend)
+        weight = torch.cos(torch.arange(y.numel(), dtype=dtype)).view_as(y)
+        return [y] + list(torch.autograd.grad((y * weight).sum(), list(leaves.values())))
+
+    tol = 1e-10 if dtype == torch.float64 else 1e-5
+    for got, want in zip(run("numba"), run("torch")):
+        assert got.dtype == dtype
+        torch.testing.assert_close(got, want, rtol=tol, atol=tol)
+
+
+def test_cross_scan_bad_shapes_raise():
+    x = torch.zeros(1, 2, 3, 4)
+    with pytest.raises(ValueError, match="delta must have shape"):
+        ss_module.selective_scan_2d(x, torch.zeros(1, 4, 2, 4, 3), torch.zeros(8, 2), *[torch.zeros(1, 4, 2, 3, 4)] * 2)
+    with pytest.raises(ValueError, match="C must have shape"):
+        ss_module.selective_scan_2d(
+            x, torch.zeros(1, 4, 2, 3, 4), torch.zeros(8, 2), torch.zeros(1, 4, 2, 3, 4), torch.zeros(1, 4, 3, 3, 4)
+        )

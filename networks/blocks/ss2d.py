@@ -19,11 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from networks.layers.selective_scan import selective_scan
+from networks.layers.selective_scan import NUM_DIRECTIONS, selective_scan_2d
 
 __all__ = ["SS2D"]
-
-NUM_DIRECTIONS = 4
 
 
 class SS2D(nn.Module):
@@ -131,28 +129,21 @@ class SS2D(nn.Module):
     def _cross_scan_merge(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, D, H, W) -> (B, H, W, D), the sum of the four directional scans mapped back onto the grid."""
         b, d, h, w = x.shape
-        k, length = NUM_DIRECTIONS, h * w
-        rows = x.flatten(2)  # row-major (B, D, L)
-        cols = x.transpose(2, 3).flatten(2)  # column-major
-        xs = torch.stack([rows, cols, rows.flip(-1), cols.flip(-1)], dim=1)  # (B, K, D, L)
-
-        x_dbl = torch.einsum("bkdl,kcd->bkcl", xs, self.x_proj_weight)
+        k = NUM_DIRECTIONS
+        # the projections are per token, so they are computed once in grid order; the scan visits the grid in each
+        # direction's order (see selective_scan_2d), which equals projecting the unrolled sequences
+        x_dbl = torch.einsum("bdl,kcd->bkcl", x.flatten(2), self.x_proj_weight)
         dts, bs, cs = torch.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=2)
         dts = torch.einsum("bkrl,kdr->bkdl", dts, self.dt_projs_weight)
-
-        ys = selective_scan(
-            xs.float().reshape(b, k * d, length),
-            dts.float().reshape(b, k * d, length),
+        y = selective_scan_2d(
+            x.float(),
+            dts.float().view(b, k, d, h, w),
             -torch.exp(self.A_logs.float()),
-            bs.float(),
-            cs.float(),
+            bs.float().view(b, k, self.d_state, h, w),
+            cs.float().view(b, k, self.d_state, h, w),
             D=self.Ds.float(),
             delta_bias=self.dt_projs_bias.float().reshape(-1),
             delta_softplus=True,
             backend=self.scan_backend,
-        ).view(b, k, d, length)
-
-        # undo the flips and the transpose; summed in the order of the reference implementation
-        col_to_row = lambda t: t.reshape(b, d, w, h).transpose(2, 3).reshape(b, d, length)  # noqa: E731
-        y = ys[:, 0] + ys[:, 2].flip(-1) + col_to_row(ys[:, 1]) + col_to_row(ys[:, 3].flip(-1))
-        return y.transpose(1, 2).reshape(b, h, w, d)
+        )
+        return y.permute(0, 2, 3, 1)

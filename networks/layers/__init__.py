@@ -13,6 +13,6 @@
 
 from __future__ import annotations
 
-from .selective_scan import selective_scan
+from .selective_scan import selective_scan, selective_scan_2d
 
-__all__ = ["selective_scan"]
+__all__ = ["selective_scan", "selective_scan_2d"]

@@ -20,8 +20,17 @@ factors appear (no ``exp(-cumsum)``), so large ``delta * A`` underflows to zero 
 The backward pass is the same scheme run in reverse on the adjoint state, recomputing the forward states chunk by
 chunk from the chunk-start states saved by the forward pass.
 
-A ``"numba"`` backend (CPU only; chosen by ``"auto"`` when the optional numba package is installed) runs the same core recurrence as compiled loops, see
-``networks.layers.selective_scan_numba``; both backends share the wrapper (dtype, bias, softplus, D, gate).
+Compiled backends run the same core recurrence with bias and softplus of ``delta`` fused in:
+
+* ``"numba"`` (CPU; chosen by ``"auto"`` for CPU tensors), loops compiled by numba, see
+  ``networks.layers.selective_scan_numba``;
+* ``"triton"`` (CUDA, or CPU under ``TRITON_INTERPRET=1``; chosen by ``"auto"`` for CUDA tensors when mamba-ssm is
+  not installed), kernels compiled by Triton at run time for the GPU present, see
+  ``networks.layers.selective_scan_triton``;
+* ``"mamba_ssm"`` (CUDA), the compiled kernel of the optional mamba-ssm package.
+
+:func:`selective_scan_2d` runs the four SS2D directions over a 2D grid; with the numba and Triton backends the
+kernels index the grid directly, so no flipped or transposed copy of the inputs or outputs is made.
 """
 
 from __future__ import annotations
@@ -36,18 +45,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["selective_scan", "BACKEND_ENV_VAR"]
+__all__ = ["selective_scan", "selective_scan_2d", "BACKEND_ENV_VAR"]
 
 logger = logging.getLogger(__name__)
 
-#: environment variable overriding the default backend (``auto``, ``torch``, ``numba`` or ``mamba_ssm``)
+#: environment variable overriding the default backend (``auto``, ``torch``, ``numba``, ``triton`` or ``mamba_ssm``)
 BACKEND_ENV_VAR = "ZOO_SELECTIVE_SCAN_BACKEND"
-_BACKENDS = ("auto", "torch", "numba", "mamba_ssm")
+_BACKENDS = ("auto", "torch", "numba", "triton", "mamba_ssm")
+_FUSED = ("numba", "triton")  # backends whose core takes delta before bias and softplus, and runs cross scans
 # chunk length (memory bound: a few (batch, dim, N, chunk) float32 buffers) and the largest sub-chunk length;
 # chosen by measurement on a 2-core CPU at the Swin-UMamba stage sizes (see benchmarks/selective_scan.py)
 _CHUNK = 256
 _MAX_SUB = 16
 _logged_backends: set = set()  # log-once bookkeeping, the only module state
+NUM_DIRECTIONS = 4  # of a 2D cross scan
 
 
 def _mamba_ssm_fn():
@@ -68,6 +79,23 @@ def _numba_scan_fn():
     return module.numba_scan
 
 
+def _triton_scan_fn():
+    """The Triton core scan, or None when Triton is not importable (it ships with the CUDA builds of torch)."""
+    try:
+        module = importlib.import_module("networks.layers.selective_scan_triton")
+    except ImportError:
+        return None
+    return module.triton_scan
+
+
+def _triton_usable(is_cuda: bool) -> bool:
+    """Triton kernels take CUDA tensors, or CPU tensors when Triton runs its interpreter (TRITON_INTERPRET=1)."""
+    if is_cuda:
+        return True
+    module = importlib.import_module("networks.layers.selective_scan_triton")
+    return module.triton_interpreted()
+
+
 def _resolve_backend(backend: str | None, is_cuda: bool, is_cpu: bool | None = None) -> str:
     is_cpu = not is_cuda if is_cpu is None else is_cpu
     requested = backend
@@ -82,6 +110,8 @@ def _resolve_backend(backend: str | None, is_cuda: bool, is_cpu: bool | None = N
         # compiled kernels only when their optional package is installed; a plain install runs pure PyTorch
         if is_cuda and _mamba_ssm_fn() is not None:
             backend = "mamba_ssm"
+        elif is_cuda and _triton_scan_fn() is not None:
+            backend = "triton"
         elif is_cpu and _numba_scan_fn() is not None:
             backend = "numba"
         else:
@@ -90,12 +120,24 @@ def _resolve_backend(backend: str | None, is_cuda: bool, is_cpu: bool | None = N
         if _numba_scan_fn() is None:
             raise RuntimeError(
                 f"selective_scan backend 'numba' was requested ({source}) but numba cannot be imported; "
-                "install it with `pip install numba` (extra `.[numba]`) or use backend='torch'."
+                "install it with `pip install numba` (a dependency of this package) or use backend='torch'."
             )
         if not is_cpu:
             raise RuntimeError(
                 f"selective_scan backend 'numba' was requested ({source}) but the inputs are CUDA tensors; "
-                "the numba kernels run on CPU only, use backend='mamba_ssm' or 'torch' on CUDA."
+                "the numba kernels run on CPU only, use backend='triton', 'mamba_ssm' or 'torch' on CUDA."
+            )
+    elif backend == "triton":
+        if _triton_scan_fn() is None:
+            raise RuntimeError(
+                f"selective_scan backend 'triton' was requested ({source}) but triton cannot be imported; it ships "
+                "with the CUDA builds of torch (`pip install torch`), or use backend='torch'."
+            )
+        if not _triton_usable(is_cuda):
+            raise RuntimeError(
+                f"selective_scan backend 'triton' was requested ({source}) but the inputs are not CUDA tensors; "
+                "the Triton kernels run on CUDA (or on CPU under TRITON_INTERPRET=1, for tests), use backend='numba' "
+                "or 'torch' on CPU."
             )
     elif backend == "mamba_ssm":
         if _mamba_ssm_fn() is None:
@@ -343,21 +385,39 @@ def _torch_core(u, delta, A, B, C):
     return _SelectiveScanFunction.apply(u.contiguous(), delta.contiguous(), A.contiguous(), B, C)
 
 
-def _run_core(core, u, delta, A, B, C, D, z, delta_bias, delta_softplus):
-    """The wrapper shared by the CPU backends: compute dtype, bias, softplus, B/C groups, ``core``, D and gate."""
+def _core_fn(resolved: str):
+    """The core of a CPU/GPU backend other than mamba_ssm; the compiled ones fall back to torch under tracing."""
+    if resolved in _FUSED and torch.jit.is_tracing():
+        # a trace cannot record a compiled call; the torch path records the same computation as plain ops
+        logger.info("selective_scan: backend %r falls back to 'torch' under torch.jit.trace.", resolved)
+        return "torch", _torch_core
+    if resolved == "numba":
+        return resolved, _numba_scan_fn()
+    if resolved == "triton":
+        return resolved, _triton_scan_fn()
+    return "torch", _torch_core
+
+
+def _run_core(resolved, u, delta, A, B, C, D, z, delta_bias, delta_softplus):
+    """The wrapper shared by the backends but mamba_ssm: compute dtype, bias, softplus, B/C groups, core, D, gate."""
     dtype_in = u.dtype
     cdtype = torch.float64 if dtype_in == torch.float64 else torch.float32
-    u, delta, A = u.to(cdtype), delta.to(cdtype), A.to(cdtype)
-    if delta_bias is not None:
-        delta = delta + delta_bias.to(cdtype).unsqueeze(-1)
-    if delta_softplus:
-        delta = F.softplus(delta)
-    b, _, length = u.shape
-    B = (B.unsqueeze(1) if B.dim() == 3 else B).to(cdtype)
-    C = (C.unsqueeze(1) if C.dim() == 3 else C).to(cdtype)
-    y, last = core(u, delta, A, B, C)
+    resolved, core = _core_fn(resolved)
+    B = B.unsqueeze(1) if B.dim() == 3 else B
+    C = C.unsqueeze(1) if C.dim() == 3 else C
+    if resolved == "triton":  # the kernels load any float dtype and compute in float32
+        y, last = core(u, delta, A.to(cdtype), B, C, delta_bias, delta_softplus)
+    elif resolved == "numba":
+        y, last = core(*(t.to(cdtype) for t in (u, delta, A, B, C)), delta_bias, delta_softplus)
+    else:
+        delta = delta.to(cdtype)
+        if delta_bias is not None:
+            delta = delta + delta_bias.to(cdtype).unsqueeze(-1)
+        if delta_softplus:
+            delta = F.softplus(delta)
+        y, last = core(u.to(cdtype), delta, A.to(cdtype), B.to(cdtype), C.to(cdtype))
     if D is not None:
-        y = y + u * D.to(cdtype).unsqueeze(-1)
+        y = y + u.to(cdtype) * D.to(cdtype).unsqueeze(-1)
     if z is not None:
         y = y * F.silu(z.to(cdtype))
     return y.to(dtype_in), last
@@ -404,16 +464,17 @@ def selective_scan(
         delta_softplus: apply softplus to ``delta``. Defaults to False.
         return_last_state: also return the final state, (batch, dim, N), in the compute dtype (float32, or
             float64 for float64 inputs), as mamba-ssm does. Defaults to False.
-        backend: ``"auto"`` (mamba-ssm's CUDA kernel for CUDA tensors when ``mamba_ssm`` imports, the numba
-            kernels for CPU tensors when ``numba`` imports, otherwise pure PyTorch), ``"torch"``, ``"numba"``
-            (compiled CPU kernels, needs numba; under
-            ``torch.jit.trace`` it falls back to ``"torch"``) or ``"mamba_ssm"``. Defaults to None: the
-            environment variable ``ZOO_SELECTIVE_SCAN_BACKEND`` if set, else ``"auto"``.
+        backend: ``"auto"`` (for CUDA tensors mamba-ssm's kernel when ``mamba_ssm`` imports, else the Triton
+            kernels; for CPU tensors the numba kernels; pure PyTorch when neither imports), ``"torch"``,
+            ``"numba"`` (compiled CPU kernels), ``"triton"`` (GPU kernels compiled at run time; CPU tensors only
+            under ``TRITON_INTERPRET=1``) or ``"mamba_ssm"``. Under ``torch.jit.trace`` numba and Triton fall back
+            to ``"torch"``. Defaults to None: the environment variable ``ZOO_SELECTIVE_SCAN_BACKEND`` if set, else
+            ``"auto"``.
 
     Raises:
         ValueError: when a shape does not match, or the backend name is unknown.
-        RuntimeError: when ``"mamba_ssm"`` is forced but not importable or the tensors are not on CUDA, or
-            ``"numba"`` is forced but not importable or the tensors are not on the CPU.
+        RuntimeError: when ``"mamba_ssm"`` or ``"triton"`` is forced but not importable or the tensors are not on
+            CUDA, or ``"numba"`` is forced but not importable or the tensors are not on the CPU.
     """
     with warnings.catch_warnings():  # under torch.jit.trace, shapes are constants of the trace anyway
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
@@ -421,16 +482,100 @@ def selective_scan(
     resolved = _resolve_backend(backend, u.is_cuda, u.device.type == "cpu")
     if resolved == "mamba_ssm":
         return _mamba_ssm_fn()(u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state)
-    core = _torch_core
-    if resolved == "numba":
-        if torch.jit.is_tracing():
-            # a trace cannot record the numba call; the torch path records the same computation as plain ops
-            logger.info("selective_scan: backend 'numba' falls back to 'torch' under torch.jit.trace.")
-        else:
-            core = _numba_scan_fn()
-    if torch.is_autocast_enabled(u.device.type):
-        with torch.autocast(u.device.type, enabled=False):
-            y, last = _run_core(core, u, delta, A, B, C, D, z, delta_bias, delta_softplus)
-    else:
-        y, last = _run_core(core, u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+    with torch.autocast(u.device.type, enabled=False):
+        y, last = _run_core(resolved, u, delta, A, B, C, D, z, delta_bias, delta_softplus)
     return (y, last) if return_last_state else y
+
+
+def selective_scan_2d(
+    x: Tensor,
+    delta: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Tensor | None = None,
+    delta_bias: Tensor | None = None,
+    delta_softplus: bool = False,
+    backend: str | None = None,
+) -> Tensor:
+    """
+    The four-direction selective scan of VMamba's SS2D over a 2D grid, summed back onto the grid.
+
+    Direction ``k`` scans the (H, W) grid row-major (k=0), column-major (k=1), row-major reversed (k=2) or
+    column-major reversed (k=3) with its own ``delta``, ``A``, ``B``, ``C``, ``D`` and ``delta_bias`` (the
+    channel block ``k * dim : (k + 1) * dim`` of the 1D parameters), reading ``x`` and writing ``y`` at the grid
+    cell of each step; the result is the sum of the four outputs. Every per-step input is given in grid order.
+    It equals :func:`selective_scan` on the four unrolled sequences (B/C in 4 groups) followed by folding the
+    outputs back and summing them. The numba and Triton backends index the grid inside the kernels; the torch and
+    mamba_ssm backends (and tracing) build the unrolled copies.
+
+    Args:
+        x: input, (batch, dim, H, W), shared by the four directions.
+        delta: time steps before bias/softplus, (batch, 4, dim, H, W).
+        A: state matrices, (4 * dim, N).
+        B: input projections, (batch, 4, N, H, W).
+        C: output projections, (batch, 4, N, H, W).
+        D: skip connections, (4 * dim,). Defaults to None.
+        delta_bias: added to ``delta`` before the softplus, (4 * dim,). Defaults to None.
+        delta_softplus: apply softplus to ``delta``. Defaults to False.
+        backend: as for :func:`selective_scan`. Defaults to None.
+
+    Returns:
+        (batch, dim, H, W) in the compute dtype (float32, or float64 for float64 inputs).
+
+    Raises:
+        ValueError: when a shape does not match.
+    """
+    if x.dim() != 4:
+        raise ValueError(f"x must have shape (batch, dim, H, W), got {tuple(x.shape)}.")
+    b, d, h, w = x.shape
+    k, length, n = NUM_DIRECTIONS, h * w, A.shape[-1]
+    with warnings.catch_warnings():  # under torch.jit.trace, shapes are constants of the trace anyway
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        if tuple(delta.shape) != (b, k, d, h, w):
+            raise ValueError(
+                f"delta must have shape (batch, 4, dim, H, W) = {(b, k, d, h, w)}, got {tuple(delta.shape)}."
+            )
+        for name, t in (("B", B), ("C", C)):
+            if tuple(t.shape) != (b, k, n, h, w):
+                raise ValueError(
+                    f"{name} must have shape (batch, 4, N, H, W) = {(b, k, n, h, w)}, got {tuple(t.shape)}."
+                )
+        u, delta_1d = x.reshape(b, d, length), delta.reshape(b, k * d, length)
+        B_1d, C_1d = B.reshape(b, k, n, length), C.reshape(b, k, n, length)
+        _check_shapes(delta_1d, delta_1d, A, B_1d, C_1d, D, None, delta_bias)  # u's per-direction shape = delta's
+    resolved = _resolve_backend(backend, x.is_cuda, x.device.type == "cpu")
+    cdtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    if resolved in _FUSED and not torch.jit.is_tracing():
+        core = _triton_scan_fn() if resolved == "triton" else _numba_scan_fn()
+        cast = (lambda t: t) if resolved == "triton" else (lambda t: t.to(cdtype))  # noqa: E731
+        with torch.autocast(x.device.type, enabled=False):
+            ys, _ = core(
+                cast(u), cast(delta_1d), A.to(cdtype), cast(B_1d), cast(C_1d), delta_bias, delta_softplus, (h, w)
+            )
+            y = ys.view(b, k, d, length).sum(1)
+            if D is not None:  # sum over directions of D_k * u
+                y = y + u.to(cdtype) * D.to(cdtype).view(k, d).sum(0).unsqueeze(-1)
+        return y.view(b, d, h, w)
+    # unrolled copies: row-major, column-major and both reversed
+    to_cols = lambda t: t.transpose(-1, -2).flatten(-2)  # noqa: E731
+    rows, cols = u, to_cols(x)
+    xs = torch.stack([rows, cols, rows.flip(-1), cols.flip(-1)], dim=1)
+    seq = lambda t: torch.stack(  # noqa: E731
+        [t[:, 0].flatten(-2), to_cols(t[:, 1]), t[:, 2].flatten(-2).flip(-1), to_cols(t[:, 3]).flip(-1)], dim=1
+    )
+    ys = selective_scan(
+        xs.reshape(b, k * d, length),
+        seq(delta).reshape(b, k * d, length),
+        A,
+        seq(B),
+        seq(C),
+        D=D,
+        delta_bias=delta_bias,
+        delta_softplus=delta_softplus,
+        backend=resolved,
+    ).view(b, k, d, length)
+    # undo the flips and the transpose; summed in the order of the reference implementation
+    col_to_row = lambda t: t.reshape(b, d, w, h).transpose(2, 3).reshape(b, d, length)  # noqa: E731
+    y = ys[:, 0] + ys[:, 2].flip(-1) + col_to_row(ys[:, 1]) + col_to_row(ys[:, 3].flip(-1))
+    return y.view(b, d, h, w).to(cdtype)
