@@ -9,20 +9,29 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Numba CPU kernels of the selective scan core (the opt-in ``backend="numba"`` of ``selective_scan``).
+"""Numba CPU kernels of the selective scan core (``backend="numba"`` of ``selective_scan`` and ``selective_scan_2d``;
+what ``"auto"`` picks for CPU tensors).
 
-This module imports numba at import time; ``networks.layers.selective_scan`` imports it lazily, only when the
-numba backend is requested, so numba stays an optional dependency. The kernels compute the bare recurrence
+numba is a regular dependency; ``networks.layers.selective_scan`` still imports this module lazily, so a broken
+numba install falls back to the pure-PyTorch scan. The kernels compute the recurrence
 
     h_t = exp(delta_t A) h_{t-1} + delta_t B_t u_t,   y_t = <C_t, h_t>
 
-(bias, softplus, D and z are torch ops in the shared wrapper) for float32 or float64 arrays:
+with bias and softplus of delta fused in (D and z are torch ops in the shared wrapper), for float32 or float64:
 
 * forward: one task per (batch, channel), the N-vector state in a small local array, the loop over L inside;
 * backward: a reverse scan per channel on the adjoint state, from the forward states and decays recomputed into
   thread-local (L, N) buffers. One task per (batch, group, part of the group's channels): the channels of a task
   accumulate dB/dC into the task's own (L, N) slice and dA into their own row, so there are no races; the slices
-  are summed in torch afterwards (parts > 1 only when batch * groups would leave threads idle).
+  are summed in torch afterwards (parts > 1 only when batch * groups would leave threads idle). Recomputing the
+  states block by block into L1-sized buffers instead measured slower (more exps): the loops are compute-bound.
+* step ``t`` of group ``g`` reads and writes grid position ``pos[g, t]``: the identity for 1D scans, the four
+  SS2D directions (row-major, column-major, both reversed) for 2D cross scans, so SS2D needs no flipped or
+  transposed copies.
+
+delta after bias and softplus, and the softplus derivative, are computed per channel in grid order by loops that
+vectorise (numba's default error model checks every float division, which keeps them scalar, so these functions
+use ``error_model="numpy"``).
 
 exp dominates the cost (batch * dim * L * N of them, once in the forward and once in the backward). Without
 Intel SVML numba calls the scalar libm ``expf``, so the float32 path uses an inlined polynomial ``expf``
