@@ -15,17 +15,22 @@ Triton ships with the CUDA builds of PyTorch and compiles these kernels at run t
 fast GPU path needs no compiled extension. Under ``TRITON_INTERPRET=1`` the same kernels run on CPU tensors
 (slowly), which is how the tests check them on machines without a GPU.
 
-One program scans a block of channels of one batch item and one group (or one direction of a 2D cross scan)
-over the whole sequence, ``BLOCK_T`` steps at a time. Inside a block of steps the recurrence
+One program scans a block of ``BLOCK_D`` channels of one batch item and one group (or one direction of a 2D cross
+scan) step by step over the sequence, each channel's N-vector state in registers, always float32 whatever the
+input dtype; bias + softplus of ``delta`` are applied on load. The forward pass saves the state at the start of
+every block of ``BLOCK_T`` steps. The backward pass walks the blocks from the end: it recomputes a block's states
+from its saved start into a per-program buffer (written and read by the same program, so it stays in cache), then
+runs the adjoint recurrence
 
-    h_t = exp(delta_t A) h_{t-1} + delta_t B_t u_t
+    lam_t = gy_t C_t + exp(delta_{t+1} A) lam_{t+1}
 
-is a ``tl.associative_scan`` over the (decay, input) pairs; the state between blocks is carried in registers and
-is always float32, whatever the input dtype. Bias + softplus of ``delta`` are applied on load. The backward pass
-recomputes the states block by block from the block-start states saved by the forward pass, runs the adjoint
-recurrence ``lam_t = gy_t C_t + exp(delta_{t+1} A) lam_{t+1}`` as a reverse associative scan, and writes the
-gradients of B and C as per-channel-block partial sums (added up in torch, so the result does not depend on the
-order in which programs finish).
+step by step backwards, carrying ``exp(delta_t A) lam_t`` to the previous step, so no exp is computed twice
+there. The gradients of B and C are written as per-channel-block partial sums, added up in torch, so the result
+does not depend on the order in which programs finish.
+
+An earlier version scanned each block of steps with ``tl.associative_scan`` over (channels x N x steps) tiles;
+on an H100 this sequential form was 15-25% faster forward+backward at the Swin-UMamba stage sizes
+(docs/benchmarks.md), and it is simpler.
 
 2D cross scan (``cross=(H, W)``): the four directions of SS2D (row-major, column-major, both reversed) read and
 write the (H, W) grid directly through an index map computed in the kernel, so no flipped or transposed copy of
@@ -40,16 +45,10 @@ import triton.language as tl
 
 __all__ = ["triton_scan", "BLOCKS"]
 
-#: channels per program, steps per associative scan and warps of both kernels (the backward kernel reuses the
+#: channels per program, steps per saved state block and warps of both kernels (the backward kernel reuses the
 #: block-start states saved by the forward one, so they share BLOCK_T); chosen by a sweep on an H100
-#: (docs/benchmarks.md): small tiles win, more programs in flight hide the latency of the in-register scans
-BLOCKS = {"BLOCK_D": 4, "BLOCK_T": 16, "num_warps": 1}
-
-
-@triton.jit
-def _combine(a1, b1, a2, b2):
-    """Compose two steps h -> a h + b, the first (a1, b1) applied before the second."""
-    return a1 * a2, b1 * a2 + b2
+#: (docs/benchmarks.md)
+BLOCKS = {"BLOCK_D": 32, "BLOCK_T": 16, "num_warps": 1}
 
 
 @triton.jit
@@ -99,40 +98,32 @@ def _scan_fwd_kernel(
         uc = d
     else:
         uc = c
-    A = tl.load(A_ptr + c[:, None] * N + n[None, :], mask=dmask[:, None] & nmask[None, :], other=0.0).to(tl.float32)
-    bias = tl.load(bias_ptr + c, mask=dmask, other=0.0).to(tl.float32)[:, None]
-    row_delta = (delta_ptr + (b * KC + c) * L)[:, None]
-    row_u = (u_ptr + (b * DU + uc) * L)[:, None]
-    row_bc = ((b * K + k) * N + n) * L
-    row_y = (y_ptr + (b * KC + c) * L)[:, None]
-    row_start = starts_ptr + ((b * KC + c) * NCHUNK)[:, None] * N + n[None, :]
     dn_mask = dmask[:, None] & nmask[None, :]
-    last_col = (tl.arange(0, BLOCK_T) == BLOCK_T - 1)[None, None, :]
+    A = tl.load(A_ptr + c[:, None] * N + n[None, :], mask=dn_mask, other=0.0).to(tl.float32)
+    bias = tl.load(bias_ptr + c, mask=dmask, other=0.0).to(tl.float32)
+    row_delta = delta_ptr + (b * KC + c) * L
+    row_u = u_ptr + (b * DU + uc) * L
+    row_bc = ((b * K + k) * N + n) * L
+    row_y = y_ptr + (b * KC + c) * L
+    row_start = starts_ptr + ((b * KC + c) * NCHUNK)[:, None] * N + n[None, :]
     h = tl.zeros((BLOCK_D, BLOCK_N), tl.float32)
-    for ci in range(NCHUNK):
-        t = ci * BLOCK_T + tl.arange(0, BLOCK_T)
-        tmask = t < L
-        p = _positions(t, k, L, H, W, CROSS)[None, :]
-        m2 = dmask[:, None] & tmask[None, :]
-        mn = nmask[:, None] & tmask[None, :]
-        dt, _ = _load_delta(row_delta, p, m2, bias, SOFTPLUS)
-        uu = tl.load(row_u + p, mask=m2, other=0.0).to(tl.float32)
-        bn = tl.load(B_ptr + row_bc[:, None] + p, mask=mn, other=0.0).to(tl.float32)
-        cn = tl.load(C_ptr + row_bc[:, None] + p, mask=mn, other=0.0).to(tl.float32)
-        tl.store(row_start + ci * N, h, mask=dn_mask)
-        dA = tl.exp(dt[:, None, :] * A[:, :, None])
-        dBu = (dt * uu)[:, None, :] * bn[None, :, :]
-        decay, hl = tl.associative_scan((dA, dBu), axis=2, combine_fn=_combine)
-        hs = hl + decay * h[:, :, None]
-        tl.store(row_y + p, tl.sum(hs * cn[None, :, :], axis=1), mask=m2)
-        h = tl.sum(tl.where(last_col, hs, 0.0), axis=2)
+    for t in range(L):
+        if t % BLOCK_T == 0:
+            tl.store(row_start + (t // BLOCK_T) * N, h, mask=dn_mask)
+        p = _positions(t, k, L, H, W, CROSS)
+        dt, _ = _load_delta(row_delta, p, dmask, bias, SOFTPLUS)
+        uu = tl.load(row_u + p, mask=dmask, other=0.0).to(tl.float32)
+        bn = tl.load(B_ptr + row_bc + p, mask=nmask, other=0.0).to(tl.float32)
+        cn = tl.load(C_ptr + row_bc + p, mask=nmask, other=0.0).to(tl.float32)
+        h = tl.exp(dt[:, None] * A) * h + (dt * uu)[:, None] * bn[None, :]
+        tl.store(row_y + p, tl.sum(h * cn[None, :], axis=1), mask=dmask)
     tl.store(last_ptr + (b * KC + c)[:, None] * N + n[None, :], h, mask=dn_mask)
 
 
 @triton.jit
 def _scan_bwd_kernel(
     u_ptr, delta_ptr, bias_ptr, A_ptr, B_ptr, C_ptr, starts_ptr, gy_ptr, glast_ptr,
-    gu_ptr, gdelta_ptr, gA_ptr, gB_ptr, gC_ptr,
+    gu_ptr, gdelta_ptr, gA_ptr, gB_ptr, gC_ptr, scratch_ptr,
     L, CPG, DU, K, H, W, NCHUNK, N,
     CROSS: tl.constexpr, SOFTPLUS: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr,
@@ -152,55 +143,60 @@ def _scan_bwd_kernel(
         uc = c
     dn_mask = dmask[:, None] & nmask[None, :]
     A = tl.load(A_ptr + c[:, None] * N + n[None, :], mask=dn_mask, other=0.0).to(tl.float32)
-    bias = tl.load(bias_ptr + c, mask=dmask, other=0.0).to(tl.float32)[:, None]
-    row_ch = ((b * KC + c) * L)[:, None]  # delta, y-shaped gradients: (batch, K * CPG, L)
-    row_u = (u_ptr + (b * DU + uc) * L)[:, None]
+    bias = tl.load(bias_ptr + c, mask=dmask, other=0.0).to(tl.float32)
+    row_ch = (b * KC + c) * L
+    row_u = u_ptr + (b * DU + uc) * L
     row_bc = ((b * K + k) * N + n) * L
-    row_gbc = (((b * K + k) * nblk + blk) * N + n) * L  # per-channel-block partial sums of dB, dC
+    row_gbc = (((b * K + k) * nblk + blk) * N + n) * L
     row_start = starts_ptr + ((b * KC + c) * NCHUNK)[:, None] * N + n[None, :]
-    first_col = (tl.arange(0, BLOCK_T) == 0)[None, None, :]
-    # adjoint of the state just after the current block of steps (d loss / d last state at the end)
-    lam_next = tl.load(glast_ptr + (b * KC + c)[:, None] * N + n[None, :], mask=dn_mask, other=0.0)
+    # this program's buffer of one block's states (BLOCK_T x BLOCK_D x BLOCK_N), cache-resident
+    tile = (d - blk * BLOCK_D)[:, None] * BLOCK_N + n[None, :]
+    scratch = scratch_ptr + (b * tl.num_programs(1) + tl.program_id(1)) * (BLOCK_T * BLOCK_D * BLOCK_N) + tile
+    # exp(delta_{t+1} A) lam_{t+1}, what step t receives from the step after it (d loss / d last at the end)
+    carry = tl.load(glast_ptr + (b * KC + c)[:, None] * N + n[None, :], mask=dn_mask, other=0.0)
     gA = tl.zeros((BLOCK_D, BLOCK_N), tl.float32)
     for cj in range(NCHUNK):
         ci = NCHUNK - 1 - cj
-        t = ci * BLOCK_T + tl.arange(0, BLOCK_T)
-        tmask = t < L
-        p = _positions(t, k, L, H, W, CROSS)[None, :]
-        pn = _positions(t + 1, k, L, H, W, CROSS)[None, :]
-        m2 = dmask[:, None] & tmask[None, :]
-        mn = nmask[:, None] & tmask[None, :]
-        dt, raw = _load_delta(delta_ptr + row_ch, p, m2, bias, SOFTPLUS)
-        dt_next, _ = _load_delta(delta_ptr + row_ch, pn, dmask[:, None] & (t + 1 < L)[None, :], bias, SOFTPLUS)
-        uu = tl.load(row_u + p, mask=m2, other=0.0).to(tl.float32)
-        gy = tl.load(gy_ptr + row_ch + p, mask=m2, other=0.0).to(tl.float32)
-        bn = tl.load(B_ptr + row_bc[:, None] + p, mask=mn, other=0.0).to(tl.float32)
-        cn = tl.load(C_ptr + row_bc[:, None] + p, mask=mn, other=0.0).to(tl.float32)
-        h0 = tl.load(row_start + ci * N, mask=dn_mask, other=0.0)
-        # states of this block again, from its saved start state
-        dA = tl.exp(dt[:, None, :] * A[:, :, None])
-        dtu = dt * uu
-        dBu = dtu[:, None, :] * bn[None, :, :]
-        decay, hl = tl.associative_scan((dA, dBu), axis=2, combine_fn=_combine)
-        hs = hl + decay * h0[:, :, None]
-        # adjoint: lam_t = gy_t C_t + exp(delta_{t+1} A) lam_{t+1}, a scan from the end of the block
-        dA_next = tl.exp(dt_next[:, None, :] * A[:, :, None])
-        rdecay, lam = tl.associative_scan(
-            (dA_next, gy[:, None, :] * cn[None, :, :]), axis=2, combine_fn=_combine, reverse=True
-        )
-        lam = lam + rdecay * lam_next[:, :, None]
-        lam_next = tl.sum(tl.where(first_col, lam, 0.0), axis=2)
-        # exp(delta_t A) h_{t-1} = h_t - delta_t B_t u_t: the path through the decay without shifting h
-        w = lam * (hs - dBu)
-        q = tl.sum(lam * bn[None, :, :], axis=1)
-        gdt = uu * q + tl.sum(w * A[:, :, None], axis=1)
-        gA += tl.sum(w * dt[:, None, :], axis=2)
-        if SOFTPLUS:
-            gdt = gdt * tl.sigmoid(raw)
-        tl.store(gu_ptr + row_ch + p, dt * q, mask=m2)
-        tl.store(gdelta_ptr + row_ch + p, gdt, mask=m2)
-        tl.store(gB_ptr + row_gbc[:, None] + p, tl.sum(lam * dtu[:, None, :], axis=0), mask=mn)
-        tl.store(gC_ptr + row_gbc[:, None] + p, tl.sum(gy[:, None, :] * hs, axis=0), mask=mn)
+        t0 = ci * BLOCK_T
+        h = tl.load(row_start + ci * N, mask=dn_mask, other=0.0)
+        for s in range(BLOCK_T):  # the block's states again, from its saved start state
+            t = t0 + s
+            m = dmask & (t < L)
+            p = _positions(t, k, L, H, W, CROSS)
+            dt, _ = _load_delta(delta_ptr + row_ch, p, m, bias, SOFTPLUS)
+            uu = tl.load(row_u + p, mask=m, other=0.0).to(tl.float32)
+            bn = tl.load(B_ptr + row_bc + p, mask=nmask & (t < L), other=0.0).to(tl.float32)
+            h = tl.exp(dt[:, None] * A) * h + (dt * uu)[:, None] * bn[None, :]
+            tl.store(scratch + s * (BLOCK_D * BLOCK_N), h)
+        tl.debug_barrier()
+        for s2 in range(BLOCK_T):  # the adjoint, step by step from the end of the block
+            s = BLOCK_T - 1 - s2
+            t = t0 + s
+            m = dmask & (t < L)
+            mn = nmask & (t < L)
+            p = _positions(t, k, L, H, W, CROSS)
+            dt, raw = _load_delta(delta_ptr + row_ch, p, m, bias, SOFTPLUS)
+            uu = tl.load(row_u + p, mask=m, other=0.0).to(tl.float32)
+            gy = tl.load(gy_ptr + row_ch + p, mask=m, other=0.0).to(tl.float32)
+            bn = tl.load(B_ptr + row_bc + p, mask=mn, other=0.0).to(tl.float32)
+            cn = tl.load(C_ptr + row_bc + p, mask=mn, other=0.0).to(tl.float32)
+            hs = tl.load(scratch + s * (BLOCK_D * BLOCK_N))
+            dA = tl.exp(dt[:, None] * A)
+            lam = gy[:, None] * cn[None, :] + carry
+            dtu = dt * uu
+            # exp(delta_t A) h_{t-1} = h_t - delta_t B_t u_t
+            w = lam * (hs - dtu[:, None] * bn[None, :])
+            q = tl.sum(lam * bn[None, :], axis=1)
+            gdt = uu * q + tl.sum(w * A, axis=1)
+            gA += w * dt[:, None]
+            if SOFTPLUS:
+                gdt = gdt * tl.sigmoid(raw)
+            tl.store(gu_ptr + row_ch + p, dt * q, mask=m)
+            tl.store(gdelta_ptr + row_ch + p, gdt, mask=m)
+            tl.store(gB_ptr + row_gbc + p, tl.sum(lam * dtu[:, None], axis=0), mask=mn)
+            tl.store(gC_ptr + row_gbc + p, tl.sum(gy[:, None] * hs, axis=0), mask=mn)
+            carry = dA * lam
+        tl.debug_barrier()
     tl.store(gA_ptr + (b * KC + c)[:, None] * N + n[None, :], gA, mask=dn_mask)
 
 
@@ -210,7 +206,7 @@ def _launch_args(u, delta, A, B, cross, blocks):
     k = B.shape[1]
     cpg = kc // k
     height, width = cross if cross is not None else (1, length)
-    block_t = min(blocks["BLOCK_T"], max(16, triton.next_power_of_2(length)))
+    block_t = blocks["BLOCK_T"]
     block_d = min(blocks["BLOCK_D"], triton.next_power_of_2(cpg))
     nchunk = triton.cdiv(length, block_t)
     grid = (batch, k * triton.cdiv(cpg, block_d))
@@ -257,9 +253,10 @@ class _TritonScanFunction(torch.autograd.Function):
         gA = torch.empty((batch, kc, n), **f32)
         gB = torch.empty((batch, k, nblk, n, length), **f32)
         gC = torch.empty((batch, k, nblk, n, length), **f32)
-        _scan_bwd_kernel[grid](
-            u, delta, bias, A, B, C, starts, gy, glast, gu, gdelta, gA, gB, gC, *sizes, SOFTPLUS=ctx.softplus, **meta
-        )
+        args = (u, delta, bias, A, B, C, starts, gy, glast, gu, gdelta, gA, gB, gC)
+        # one block of states per program, written and read back by the same program (stays in cache)
+        scratch = torch.empty(batch * grid[1] * meta["BLOCK_T"] * meta["BLOCK_D"] * meta["BLOCK_N"], **f32)
+        _scan_bwd_kernel[grid](*args, scratch, *sizes, SOFTPLUS=ctx.softplus, **meta)
         if ctx.cross is not None:  # u is shared by the directions: add their contributions
             gu = gu.view(batch, k, du, length).sum(1)
         gbias = gdelta.sum((0, 2)).to(bias.dtype) if ctx.has_bias else None
