@@ -17,11 +17,19 @@ the datasets; later sessions only verify the folders against their checksums (we
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+import torch
+
+# Without a GPU the Triton kernels are tested in Triton's interpreter, which must be on before triton is first
+# imported (its standard library is decorated at import, and importing monai or torchvision imports triton).
+# It stays on for the whole session: only this project's Triton backend reads it.
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO_ROOT / "data"

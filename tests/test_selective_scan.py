@@ -263,6 +263,8 @@ def test_backend_selection(monkeypatch, caplog):
         # CUDA tensors without mamba_ssm: the Triton kernels when Triton imports (CUDA builds of torch), else torch
         expected = "triton" if ss_module._triton_scan_fn() is not None else "torch"
         assert ss_module._resolve_backend("auto", is_cuda=True) == expected
+        if expected == "triton":  # float64 stays on the torch path: the Triton kernels compute in float32
+            assert ss_module._resolve_backend("auto", is_cuda=True, is_float64=True) == "torch"
         monkeypatch.setattr(ss_module, "_triton_scan_fn", lambda: None)
         assert ss_module._resolve_backend("auto", is_cuda=True) == "torch"
         with pytest.raises(RuntimeError, match="triton cannot be imported"):

@@ -11,9 +11,9 @@
 
 """Tests of the Triton selective scan kernels against the step-by-step reference and the torch backend.
 
-Without a GPU the kernels run in Triton's interpreter (TRITON_INTERPRET=1, set here before the kernels are
-defined); with one, on the GPU. Sizes are small and cover several blocks of steps and channels, masked tails and
-a state size that is not a power of two.
+Without a GPU the kernels run in Triton's interpreter (TRITON_INTERPRET=1, set by tests/conftest.py before
+triton is first imported); with one, on the GPU. Sizes are small and cover several blocks of steps and channels,
+masked tails and a state size that is not a power of two.
 """
 
 from __future__ import annotations
@@ -23,9 +23,6 @@ import os
 
 import pytest
 import torch
-
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")  # read when the kernels are decorated, i.e. at import
 
 triton = pytest.importorskip("triton")
 
@@ -42,30 +39,42 @@ ss_module = importlib.import_module("networks.layers.selective_scan")
 
 @pytest.fixture(scope="module", autouse=True)
 def triton_kernels():
-    """The kernel module, interpreted on CPU (reloaded if something imported it before the variable was set)."""
-    module = importlib.import_module("networks.layers.selective_scan_triton")
+    """The kernel module, interpreted on CPU (reloaded if it was imported before the interpreter was on)."""
     if DEVICE == "cpu":
         if os.environ.get("TRITON_INTERPRET") != "1":
-            pytest.skip("no GPU and TRITON_INTERPRET is set to something other than 1")
+            pytest.skip("no GPU, and TRITON_INTERPRET is set to something other than 1")
+        import triton.language.standard as standard
         from triton.runtime.interpreter import InterpretedFunction
 
-        if not isinstance(module._scan_fwd_kernel, InterpretedFunction):
-            module = importlib.reload(module)
+        # tests/conftest.py turns the interpreter on before anything imports triton; if that failed, say so
+        assert isinstance(standard.cdiv, InterpretedFunction), "triton was imported before TRITON_INTERPRET=1"
+    module = importlib.import_module("networks.layers.selective_scan_triton")
+    if DEVICE == "cpu" and not isinstance(module._scan_fwd_kernel, InterpretedFunction):
+        module = importlib.reload(module)
     return module
 
 
+@pytest.fixture(params=[None, 4], ids=["shipped-blocks", "4-channel-blocks"])
+def channel_block(request, triton_kernels, monkeypatch):
+    """Run with the shipped blocks and with 4 channels per program, so small tests also cover several channel
+    blocks per group (partial dB/dC sums, per-program buffers, a masked last block)."""
+    if request.param:
+        monkeypatch.setitem(triton_kernels.BLOCKS, "BLOCK_D", request.param)
+    return request.param
+
+
 CASES = [
-    # batch, dim, L, N, groups, D, z, bias, softplus, last state
-    (2, 8, 37, 4, 2, True, True, True, True, True),  # 2 blocks of 32 steps, the second masked
+    # batch, dim, L, N, groups, D, z, bias, softplus, last state (blocks of 16 steps)
+    (2, 8, 37, 4, 2, True, True, True, True, True),  # 3 blocks of steps, the last masked
     (1, 6, 50, 3, 0, False, False, False, False, False),  # N=3 padded to 4, B/C shared by all channels
     (2, 8, 1, 4, 4, True, False, True, True, True),  # a single step
-    (2, 12, 77, 5, 3, True, True, False, False, True),  # 3 blocks, 4 channels per group (masked channel block)
-    (1, 20, 64, 4, 2, True, False, True, True, False),  # 10 channels per group: two channel blocks, one masked
+    (2, 12, 77, 5, 3, True, True, False, False, True),  # 5 blocks of steps, N=5 padded to 8
+    (1, 20, 64, 4, 2, True, False, True, True, False),  # 10 channels per group: 3 channel blocks of 4, one masked
 ]
 
 
 @pytest.mark.parametrize("batch,dim,length,n,groups,with_d,with_z,with_bias,softplus,last", CASES)
-def test_matches_reference(batch, dim, length, n, groups, with_d, with_z, with_bias, softplus, last):
+def test_matches_reference(channel_block, batch, dim, length, n, groups, with_d, with_z, with_bias, softplus, last):
     """Outputs, last state and every gradient in float32 against the float64 step-by-step reference."""
     inputs = _make_inputs(batch, dim, length, n, groups, with_d=with_d, with_z=with_z, with_bias=with_bias)
     expected, _ = _run(reference_selective_scan, inputs, softplus, last)
@@ -99,9 +108,9 @@ def _cross_run(inputs, backend):
 
 
 @pytest.mark.parametrize("height,width", [(5, 9), (8, 8), (1, 7)])
-def test_cross_scan_matches_unrolled_copies(height, width):
+def test_cross_scan_matches_unrolled_copies(channel_block, height, width):
     """The kernels' four-direction grid indexing equals scanning flipped/transposed copies (the torch backend)."""
-    inputs = _cross_inputs(height=height, width=width)
+    inputs = _cross_inputs(dim=6, height=height, width=width)  # with 4-channel blocks: 2 per direction
     expected = _cross_run(inputs, "torch")
     for got, want in zip(_cross_run(inputs, "triton"), expected):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)

@@ -96,7 +96,7 @@ def _triton_usable(is_cuda: bool) -> bool:
     return module.triton_interpreted()
 
 
-def _resolve_backend(backend: str | None, is_cuda: bool, is_cpu: bool | None = None) -> str:
+def _resolve_backend(backend: str | None, is_cuda: bool, is_cpu: bool | None = None, is_float64: bool = False) -> str:
     is_cpu = not is_cuda if is_cpu is None else is_cpu
     requested = backend
     if backend is None:
@@ -110,7 +110,7 @@ def _resolve_backend(backend: str | None, is_cuda: bool, is_cpu: bool | None = N
         # compiled kernels only when their optional package is installed; a plain install runs pure PyTorch
         if is_cuda and _mamba_ssm_fn() is not None:
             backend = "mamba_ssm"
-        elif is_cuda and _triton_scan_fn() is not None:
+        elif is_cuda and not is_float64 and _triton_scan_fn() is not None:  # Triton computes in float32
             backend = "triton"
         elif is_cpu and _numba_scan_fn() is not None:
             backend = "numba"
@@ -446,7 +446,8 @@ def selective_scan(
         y_t   = <C_t, h_t> + D * u_t,   then y *= silu(z) when z is given
 
     computed per channel ``d`` and state index ``n``. Internal accumulation is in float32 (float64 for float64
-    inputs), also under ``torch.autocast``; the output has ``u``'s dtype.
+    inputs, except with the float32-only Triton and mamba-ssm kernels), also under ``torch.autocast``; the output
+    has ``u``'s dtype.
 
     See: Gu and Dao, "Mamba: Linear-Time Sequence Modeling with Selective State Spaces",
     https://arxiv.org/abs/2312.00752
@@ -465,11 +466,12 @@ def selective_scan(
         return_last_state: also return the final state, (batch, dim, N), in the compute dtype (float32, or
             float64 for float64 inputs), as mamba-ssm does. Defaults to False.
         backend: ``"auto"`` (for CUDA tensors mamba-ssm's kernel when ``mamba_ssm`` imports, else the Triton
-            kernels; for CPU tensors the numba kernels; pure PyTorch when neither imports), ``"torch"``,
-            ``"numba"`` (compiled CPU kernels), ``"triton"`` (GPU kernels compiled at run time; CPU tensors only
-            under ``TRITON_INTERPRET=1``) or ``"mamba_ssm"``. Under ``torch.jit.trace`` numba and Triton fall back
-            to ``"torch"``. Defaults to None: the environment variable ``ZOO_SELECTIVE_SCAN_BACKEND`` if set, else
-            ``"auto"``.
+            kernels, except for float64 inputs; for CPU tensors the numba kernels; pure PyTorch otherwise),
+            ``"torch"``, ``"numba"`` (compiled CPU kernels), ``"triton"`` (GPU kernels compiled at run time, always
+            float32 arithmetic; CPU tensors only under ``TRITON_INTERPRET=1``) or ``"mamba_ssm"``. If Triton
+            cannot compile for an old GPU, set ``ZOO_SELECTIVE_SCAN_BACKEND=torch``. Under ``torch.jit.trace``
+            numba and Triton fall back to ``"torch"``. Defaults to None: the environment variable
+            ``ZOO_SELECTIVE_SCAN_BACKEND`` if set, else ``"auto"``.
 
     Raises:
         ValueError: when a shape does not match, or the backend name is unknown.
@@ -479,7 +481,7 @@ def selective_scan(
     with warnings.catch_warnings():  # under torch.jit.trace, shapes are constants of the trace anyway
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         _check_shapes(u, delta, A, B, C, D, z, delta_bias)
-    resolved = _resolve_backend(backend, u.is_cuda, u.device.type == "cpu")
+    resolved = _resolve_backend(backend, u.is_cuda, u.device.type == "cpu", u.dtype == torch.float64)
     if resolved == "mamba_ssm":
         return _mamba_ssm_fn()(u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state)
     with torch.autocast(u.device.type, enabled=False):
@@ -524,7 +526,8 @@ def selective_scan_2d(
         (batch, dim, H, W) in the compute dtype (float32, or float64 for float64 inputs).
 
     Raises:
-        ValueError: when a shape does not match.
+        ValueError: when a shape does not match, or the backend name is unknown.
+        RuntimeError: when a forced backend cannot run (see :func:`selective_scan`).
     """
     if x.dim() != 4:
         raise ValueError(f"x must have shape (batch, dim, H, W), got {tuple(x.shape)}.")
@@ -544,7 +547,7 @@ def selective_scan_2d(
         u, delta_1d = x.reshape(b, d, length), delta.reshape(b, k * d, length)
         B_1d, C_1d = B.reshape(b, k, n, length), C.reshape(b, k, n, length)
         _check_shapes(delta_1d, delta_1d, A, B_1d, C_1d, D, None, delta_bias)  # u's per-direction shape = delta's
-    resolved = _resolve_backend(backend, x.is_cuda, x.device.type == "cpu")
+    resolved = _resolve_backend(backend, x.is_cuda, x.device.type == "cpu", x.dtype == torch.float64)
     cdtype = torch.float64 if x.dtype == torch.float64 else torch.float32
     if resolved in _FUSED and not torch.jit.is_tracing():
         core = _triton_scan_fn() if resolved == "triton" else _numba_scan_fn()
@@ -557,7 +560,8 @@ def selective_scan_2d(
             if D is not None:  # sum over directions of D_k * u
                 y = y + u.to(cdtype) * D.to(cdtype).view(k, d).sum(0).unsqueeze(-1)
         return y.view(b, d, h, w)
-    # unrolled copies: row-major, column-major and both reversed
+    # unrolled copies: row-major, column-major and both reversed; in the compute dtype, as the kernels' sum is
+    x, u, delta, B, C = (t.to(cdtype) for t in (x, u, delta, B, C))
     to_cols = lambda t: t.transpose(-1, -2).flatten(-2)  # noqa: E731
     rows, cols = u, to_cols(x)
     xs = torch.stack([rows, cols, rows.flip(-1), cols.flip(-1)], dim=1)
@@ -578,4 +582,4 @@ def selective_scan_2d(
     # undo the flips and the transpose; summed in the order of the reference implementation
     col_to_row = lambda t: t.reshape(b, d, w, h).transpose(2, 3).reshape(b, d, length)  # noqa: E731
     y = ys[:, 0] + ys[:, 2].flip(-1) + col_to_row(ys[:, 1]) + col_to_row(ys[:, 3].flip(-1))
-    return y.view(b, d, h, w).to(cdtype)
+    return y.view(b, d, h, w)

@@ -48,6 +48,7 @@ import torch
 from llvmlite import ir
 from numba import prange, types
 from numba.extending import intrinsic, overload
+from torch.autograd.function import once_differentiable
 
 __all__ = ["numba_scan"]
 
@@ -303,6 +304,7 @@ class _NumbaScanFunction(torch.autograd.Function):
         return y, last
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, gy, glast):
         u, delta, bias, A, Bt, Ct, pos = ctx.saved_tensors
         batch, kc, length = delta.shape

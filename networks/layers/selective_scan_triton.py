@@ -39,9 +39,12 @@ any input or output is made; ``u`` is shared by the four directions.
 
 from __future__ import annotations
 
+import os
+
 import torch
 import triton
 import triton.language as tl
+from torch.autograd.function import once_differentiable
 
 __all__ = ["triton_scan", "BLOCKS"]
 
@@ -201,6 +204,7 @@ def _scan_bwd_kernel(
 
 
 def _launch_args(u, delta, A, B, cross, blocks):
+    """Grid (batch, groups x channel blocks), the runtime sizes and the compile-time block sizes of a launch."""
     batch, du, length = u.shape
     kc, n = A.shape
     k = B.shape[1]
@@ -221,6 +225,8 @@ def _launch_args(u, delta, A, B, cross, blocks):
 
 
 class _TritonScanFunction(torch.autograd.Function):
+    """Core scan (y per direction at grid positions, last state); see :func:`triton_scan` for the shapes."""
+
     @staticmethod
     def forward(ctx, u, delta, bias, A, B, C, softplus, cross):
         batch = u.shape[0]
@@ -238,6 +244,7 @@ class _TritonScanFunction(torch.autograd.Function):
         return y, last
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, gy, glast):
         u, delta, bias, A, B, C, starts = ctx.saved_tensors
         batch, du, length = u.shape
@@ -290,7 +297,13 @@ def triton_scan(u, delta, A, B, C, delta_bias=None, delta_softplus=False, cross=
     Returns:
         y (batch, K * c, L) in float32, at grid positions for a cross scan (no sum over directions), and the last
         state (batch, K * c, N) in float32.
+
+    Raises:
+        RuntimeError: when the tensors are not CUDA tensors and Triton does not run its interpreter.
+        ValueError: when ``cross`` does not describe 4 directions over L = H * W steps.
     """
+    if cross is not None and (B.shape[1] != 4 or cross[0] * cross[1] != u.shape[-1]):
+        raise ValueError(f"a cross scan needs 4 directions over H * W = L steps, got {B.shape[1]}, {cross}.")
     if not (u.is_cuda or triton_interpreted()):
         raise RuntimeError(
             "selective_scan backend 'triton' needs CUDA tensors (or TRITON_INTERPRET=1 for the CPU interpreter), "
@@ -308,6 +321,4 @@ def triton_interpreted() -> bool:
     try:
         return bool(triton.knobs.runtime.interpret)
     except AttributeError:  # Triton < 3.4 has no knobs
-        import os
-
         return os.environ.get("TRITON_INTERPRET", "0") == "1"
