@@ -137,10 +137,10 @@ class SS2D(nn.Module):
         dts = torch.einsum("bkrl,kdr->bkdl", dts, self.dt_projs_weight)
         y = selective_scan_2d(
             x.float(),
-            dts.float().view(b, k, d, h, w),
+            dts.float().reshape(b, k, d, h, w),
             -torch.exp(self.A_logs.float()),
-            bs.float().view(b, k, self.d_state, h, w),
-            cs.float().view(b, k, self.d_state, h, w),
+            bs.float().reshape(b, k, self.d_state, h, w),
+            cs.float().reshape(b, k, self.d_state, h, w),
             D=self.Ds.float(),
             delta_bias=self.dt_projs_bias.float().reshape(-1),
             delta_softplus=True,

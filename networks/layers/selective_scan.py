@@ -70,22 +70,23 @@ def _mamba_ssm_fn():
     return selective_scan_fn
 
 
-def _numba_scan_fn():
-    """The numba core scan, or None when numba is not installed (an optional dependency, imported only here)."""
+def _compiled_core(name: str):
+    """``networks.layers.selective_scan_<name>.<name>_scan``, or None when its compiler package does not import."""
     try:
-        module = importlib.import_module("networks.layers.selective_scan_numba")
+        module = importlib.import_module(f"networks.layers.selective_scan_{name}")
     except ImportError:
         return None
-    return module.numba_scan
+    return getattr(module, f"{name}_scan")
+
+
+def _numba_scan_fn():
+    """The numba core scan, or None when numba does not import (the CPU backend falls back to pure PyTorch)."""
+    return _compiled_core("numba")
 
 
 def _triton_scan_fn():
     """The Triton core scan, or None when Triton is not importable (it ships with the CUDA builds of torch)."""
-    try:
-        module = importlib.import_module("networks.layers.selective_scan_triton")
-    except ImportError:
-        return None
-    return module.triton_scan
+    return _compiled_core("triton")
 
 
 def _triton_usable(is_cuda: bool) -> bool:

@@ -83,27 +83,38 @@ def _load_delta(ptr, p, mask, bias, SOFTPLUS: tl.constexpr):
 
 
 @triton.jit
+def _program_channels(
+    A_ptr, bias_ptr, CPG, N, CROSS: tl.constexpr, BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr
+):  # fmt: skip
+    """What a program of either kernel works on: batch item b, group (direction) k, channel block blk, the
+    channels d of its group, c of all groups and uc of u, the channel and state masks, and their A and bias."""
+    b = tl.program_id(0).to(tl.int64)
+    nblk = tl.cdiv(CPG, BLOCK_D)
+    k = tl.program_id(1) // nblk
+    blk = tl.program_id(1) % nblk
+    d = blk * BLOCK_D + tl.arange(0, BLOCK_D)
+    n = tl.arange(0, BLOCK_N)
+    dmask, nmask = d < CPG, n < N
+    c = k * CPG + d
+    if CROSS:  # u is shared by the four directions
+        uc = d
+    else:
+        uc = c
+    A = tl.load(A_ptr + c[:, None] * N + n[None, :], mask=dmask[:, None] & nmask[None, :], other=0.0)
+    bias = tl.load(bias_ptr + c, mask=dmask, other=0.0)
+    return b, k, blk, d, n, c, uc, dmask, nmask, A.to(tl.float32), bias.to(tl.float32)
+
+
+@triton.jit
 def _scan_fwd_kernel(
     u_ptr, delta_ptr, bias_ptr, A_ptr, B_ptr, C_ptr, y_ptr, last_ptr, starts_ptr,
     L, CPG, DU, K, H, W, NCHUNK, N,
     CROSS: tl.constexpr, SOFTPLUS: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr,
 ):  # fmt: skip
-    b = tl.program_id(0).to(tl.int64)
-    nblk = tl.cdiv(CPG, BLOCK_D)
-    k = tl.program_id(1) // nblk
-    d = (tl.program_id(1) % nblk) * BLOCK_D + tl.arange(0, BLOCK_D)
-    n = tl.arange(0, BLOCK_N)
-    dmask, nmask = d < CPG, n < N
+    b, k, blk, d, n, c, uc, dmask, nmask, A, bias = _program_channels(A_ptr, bias_ptr, CPG, N, CROSS, BLOCK_D, BLOCK_N)
     KC = K * CPG
-    c = k * CPG + d
-    if CROSS:
-        uc = d
-    else:
-        uc = c
     dn_mask = dmask[:, None] & nmask[None, :]
-    A = tl.load(A_ptr + c[:, None] * N + n[None, :], mask=dn_mask, other=0.0).to(tl.float32)
-    bias = tl.load(bias_ptr + c, mask=dmask, other=0.0).to(tl.float32)
     row_delta = delta_ptr + (b * KC + c) * L
     row_u = u_ptr + (b * DU + uc) * L
     row_bc = ((b * K + k) * N + n) * L
@@ -131,26 +142,13 @@ def _scan_bwd_kernel(
     CROSS: tl.constexpr, SOFTPLUS: tl.constexpr,
     BLOCK_D: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_T: tl.constexpr,
 ):  # fmt: skip
-    b = tl.program_id(0).to(tl.int64)
-    nblk = tl.cdiv(CPG, BLOCK_D)
-    k = tl.program_id(1) // nblk
-    blk = tl.program_id(1) % nblk
-    d = blk * BLOCK_D + tl.arange(0, BLOCK_D)
-    n = tl.arange(0, BLOCK_N)
-    dmask, nmask = d < CPG, n < N
+    b, k, blk, d, n, c, uc, dmask, nmask, A, bias = _program_channels(A_ptr, bias_ptr, CPG, N, CROSS, BLOCK_D, BLOCK_N)
     KC = K * CPG
-    c = k * CPG + d
-    if CROSS:
-        uc = d
-    else:
-        uc = c
     dn_mask = dmask[:, None] & nmask[None, :]
-    A = tl.load(A_ptr + c[:, None] * N + n[None, :], mask=dn_mask, other=0.0).to(tl.float32)
-    bias = tl.load(bias_ptr + c, mask=dmask, other=0.0).to(tl.float32)
     row_ch = (b * KC + c) * L
     row_u = u_ptr + (b * DU + uc) * L
     row_bc = ((b * K + k) * N + n) * L
-    row_gbc = (((b * K + k) * nblk + blk) * N + n) * L
+    row_gbc = (((b * K + k) * tl.cdiv(CPG, BLOCK_D) + blk) * N + n) * L
     row_start = starts_ptr + ((b * KC + c) * NCHUNK)[:, None] * N + n[None, :]
     # this program's buffer of one block's states (BLOCK_T x BLOCK_D x BLOCK_N), cache-resident
     tile = (d - blk * BLOCK_D)[:, None] * BLOCK_N + n[None, :]
