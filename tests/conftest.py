@@ -64,6 +64,12 @@ def brain2d_dir(prepare_data) -> Path:
     return prepare_data.prepare_brain2d(DATA_DIR / "brain2d")
 
 
+@pytest.fixture(scope="session")
+def cxr_reports_dir(prepare_data) -> Path:
+    """Prepared cxr_reports (IU chest X-ray reports + vocabulary, the MiniLM text encoder, one CXR DICOM)."""
+    return prepare_data.prepare("cxr_reports", DATA_DIR / "cxr_reports")
+
+
 def prepared_raw_dataset(name: str) -> Path:
     """A dataset of scripts/prepare_data.py in nnU-Net v2's raw layout, prepared once under data/<name>."""
     return load_prepare_data().prepare(name, DATA_DIR / name)

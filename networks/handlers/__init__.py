@@ -26,6 +26,7 @@ from .freeze import EncoderFreezeHandler
 from .instance_report import COCOPredictionSaver, InstanceEvaluationSaver, save_outline_figure
 from .metrics_json import MetricsJSONSaver
 from .training_loop import GradientClipping, TrainingETA
+from .vision_language import GroundingEvaluationSaver, ZeroShotEvaluationSaver
 
 __all__ = [
     "AtomicCheckpointSaver",
@@ -44,4 +45,6 @@ __all__ = [
     "ClassificationPredictionSaver",
     "AttentionMapSaver",
     "stage_gates",
+    "ZeroShotEvaluationSaver",
+    "GroundingEvaluationSaver",
 ]

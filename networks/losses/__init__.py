@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from .contrastive import ConVIRTLoss, GLoRIALoss, word_region_attention
 from .cross_channel import CrossChannelLoss, channel_keep_mask, cross_channel_terms
 from .deep_supervision import NNUNetDeepSupervisionLoss, deep_supervision_dice_ce, nnunet_deep_supervision_weights
 
@@ -23,4 +24,7 @@ __all__ = [
     "CrossChannelLoss",
     "cross_channel_terms",
     "channel_keep_mask",
+    "ConVIRTLoss",
+    "GLoRIALoss",
+    "word_region_attention",
 ]

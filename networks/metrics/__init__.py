@@ -26,9 +26,12 @@ from .instance import (
     summarize_matching,
 )
 from .matching_metric import InstanceMatchingMetric, foreground_instances
+from .multilabel import map_mask_overlap, multilabel_report
 from .report import EVAL_THRESHOLDS, instance_report
 
 __all__ = [
+    "multilabel_report",
+    "map_mask_overlap",
     "COUNT_KEYS",
     "instance_overlap",
     "instance_matching",

@@ -19,6 +19,7 @@ from __future__ import annotations
 from monai.networks.nets.flexible_unet import FLEXUNET_BACKBONE
 
 from networks.nets.attention_resnet import AttentionResNet
+from networks.nets.image_text import GroundingMapper, ImageTextDualEncoder, PretrainedTextEncoder, ZeroShotClassifier
 from networks.nets.mask_rcnn import MicroscopyMaskRCNN, VMambaFPN, resnet_fpn
 from networks.nets.plain_conv_unet import PlainConvUNet
 from networks.nets.pretrained import load_original_checkpoint, load_vmamba_pretrained
@@ -40,6 +41,10 @@ __all__ = [
     "ResidualEncoderUNet",
     "load_vmamba_pretrained",
     "load_original_checkpoint",
+    "ImageTextDualEncoder",
+    "PretrainedTextEncoder",
+    "ZeroShotClassifier",
+    "GroundingMapper",
 ]
 
 # makes FlexibleUNet(spatial_dims=2, ..., backbone="vmamba-tiny") available once `networks.nets` is imported

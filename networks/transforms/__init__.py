@@ -24,8 +24,12 @@ from .instances import (
     instance_targets,
     split_foreground,
 )
+from .radiograph import LoadMaskStackd, LoadRadiograph, LoadRadiographd
 
 __all__ = [
+    "LoadRadiograph",
+    "LoadRadiographd",
+    "LoadMaskStackd",
     "LUMINANCE_WEIGHTS",
     "RGBToLuminance",
     "RGBToLuminanced",

@@ -1,0 +1,101 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""The synthetic_cxr_vlp bundle end to end through ``python -m monai.bundle``: generate -> train -> zeroshot ->
+grounding, zero-shot on a real chest radiograph DICOM (with a bad file in the folder), and the model-zoo checks."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+
+from tests.bundle_helpers import REPO_ROOT, check_ok, copy_bundle, run_bundle
+
+BUNDLE = "synthetic_cxr_vlp"
+SMALL = ["--num_pairs", "24", "--num_test_cases", "40", "--image_size", "64"]
+TRAIN = ["--epochs", "1", "--batch_size", "8", "--image_size", "64", "--trainable_text_layers", "1"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, cxr_reports_dir):
+    bundle = copy_bundle(BUNDLE, tmp_path_factory.mktemp("vlp"))
+    (bundle / "data").mkdir()
+    (bundle / "data" / "cxr_reports").symlink_to(cxr_reports_dir)
+    check_ok(run_bundle(bundle, ["generate.json"], *SMALL))
+    check_ok(run_bundle(bundle, ["train.json"], *TRAIN))
+    return bundle
+
+
+def test_generate_writes_pairs_manifest_and_test_set(trained, tmp_path):
+    pairs = trained / "data" / "pairs_synthetic"
+    manifest = json.loads((pairs / "manifest.json").read_text())
+    assert manifest["complete"] and manifest["num_pairs"] == 24 and len(manifest["seeds"]) == 24
+    counts = manifest["counts"]
+    assert counts["images_rejected_by_filter"] == 0 and counts["entity_sets_dropped_unverified_report"] == 0
+    assert sum(counts["report_attempts"].values()) == 24
+    datalist = json.loads((pairs / "datalist.json").read_text())["training"]
+    assert all(item["report"].startswith("FINDINGS: ") and " IMPRESSION: " in item["report"] for item in datalist)
+    assert (pairs / "distribution.png").is_file()
+    test = json.loads((trained / "data" / "test" / "datalist.json").read_text())["test"]
+    assert len(test) == 40 and all(set(item["labels"]) >= {"cardiomegaly", "pleural effusion"} for item in test)
+    # the same seed gives the same dataset; a finished folder is left alone
+    again = copy_bundle(BUNDLE, tmp_path)
+    (again / "data").mkdir()
+    (again / "data" / "cxr_reports").symlink_to(trained / "data" / "cxr_reports")
+    check_ok(run_bundle(again, ["generate.json"], *SMALL))
+    for name in ("datalist.json", "manifest.json", "images/syn00007.png"):
+        assert (again / "data" / "pairs_synthetic" / name).read_bytes() == (pairs / name).read_bytes()
+    proc = run_bundle(again, ["generate.json"], *SMALL)
+    check_ok(proc)
+    assert "nothing to do" in proc.stdout + proc.stderr
+
+
+def test_zeroshot_and_grounding_on_the_test_set(trained):
+    assert (trained / "models" / "model.pt").is_file()
+    check_ok(run_bundle(trained, ["zeroshot.json"]))
+    summary = json.loads((trained / "eval" / "zeroshot" / "zeroshot_summary.json").read_text())
+    assert summary["num_cases"] == 40 and 0 <= summary["mean_auc"] <= 1
+    classes = [row["class"] for row in summary["per_class"]]
+    meta = json.loads((trained / "configs" / "metadata.json").read_text())
+    assert classes == [meta["network_data_format"]["outputs"]["pred"]["channel_def"][str(i)] for i in range(8)]
+    assert classes == list(json.loads((trained / "configs" / "prompts.json").read_text()))
+    check_ok(run_bundle(trained, ["grounding.json"]))
+    grounding = json.loads((trained / "eval" / "grounding" / "grounding_summary.json").read_text())
+    assert 0 <= grounding["mean_iou"] <= grounding["mean_dice"] <= 1 and grounding["per_class"]
+
+
+def test_zeroshot_on_a_real_dicom_skips_a_bad_file(trained, cxr_reports_dir, tmp_path):
+    folder = tmp_path / "radiographs"
+    folder.mkdir()
+    shutil.copy(cxr_reports_dir / "dicom" / "RG1_UNCI.dcm", folder)
+    (folder / "truncated.dcm").write_bytes((cxr_reports_dir / "dicom" / "RG1_UNCI.dcm").read_bytes()[:2000])
+    out = tmp_path / "out"
+    proc = run_bundle(trained, ["zeroshot.json"], "--input_dir", str(folder), "--output_dir", str(out))
+    assert proc.returncode != 0 and "truncated.dcm" in proc.stderr  # reported, after the usable file was done
+    rows = list(csv.DictReader(open(out / "zeroshot_predictions.csv")))
+    assert [r["file"] for r in rows] == ["RG1_UNCI.dcm"] and all(
+        0 <= float(rows[0][c]) <= 1 for c in ("edema", "nodule")
+    )
+    assert json.loads((out / "errors.json").read_text())[0]["file"].endswith("truncated.dcm")
+
+
+def test_model_zoo_checks(trained):
+    schema = REPO_ROOT / "configs" / "schema" / "meta_schema_20240725.json"
+    check_ok(
+        run_bundle(
+            trained, [], "--meta_file", "configs/metadata.json", "--filepath", str(schema), module="verify_metadata"
+        )
+    )
+    args = ["network_def", "--meta_file", "configs/metadata.json", "--config_file", "configs/zeroshot.json"]
+    args += ["--bundle_root", str(trained)]
+    check_ok(run_bundle(trained, [], *args, module="verify_net_in_out"))
