@@ -147,6 +147,7 @@ def test_inference_on_a_folder_with_a_bad_file(trained, tmp_path, brainregions_d
     assert "broken.nii.gz" in (out / "errors.json").read_text()
 
 
+@pytest.mark.slow  # about 40 s; out of CI to keep the suite within its 25 minutes (the default AAM variant stays in)
 def test_variants_through_overrides(trained, tmp_path):
     """The plain ResNet, and CBAM with the cross-channel loss, train and evaluate from the same bundle."""
     _, data = trained

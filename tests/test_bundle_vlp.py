@@ -64,14 +64,38 @@ def test_zeroshot_and_grounding_on_the_test_set(trained):
     assert (trained / "models" / "model.pt").is_file()
     check_ok(run_bundle(trained, ["zeroshot.json"]))
     summary = json.loads((trained / "eval" / "zeroshot" / "zeroshot_summary.json").read_text())
-    assert summary["num_cases"] == 40 and 0 <= summary["mean_auc"] <= 1
     classes = [row["class"] for row in summary["per_class"]]
     meta = json.loads((trained / "configs" / "metadata.json").read_text())
     assert classes == [meta["network_data_format"]["outputs"]["pred"]["channel_def"][str(i)] for i in range(8)]
     assert classes == list(json.loads((trained / "configs" / "prompts.json").read_text()))
+    test = json.loads((trained / "data" / "test" / "datalist.json").read_text())["test"]
+    assert summary["num_cases"] == len(test) == 40
+    for row in summary["per_class"]:  # the metrics saw the test set's labels
+        assert row["positives"] == sum(item["labels"][row["class"]] for item in test)
+    rows = list(csv.DictReader(open(trained / "eval" / "zeroshot" / "zeroshot_predictions.csv")))
+    assert len(rows) == 40 and all(0 < float(r[c]) < 1 for r in rows for c in classes)
     check_ok(run_bundle(trained, ["grounding.json"]))
     grounding = json.loads((trained / "eval" / "grounding" / "grounding_summary.json").read_text())
-    assert 0 <= grounding["mean_iou"] <= grounding["mean_dice"] <= 1 and grounding["per_class"]
+    for row in grounding["per_class"]:  # every test image with a lesion mask of the class was scored
+        with_mask = [item for item in test if item["labels"][row["class"]] and "mask" in item]
+        assert row["cases"] == len(with_mask) > 0 and 0 <= row["iou"] <= row["dice"] <= 1
+
+
+def test_gloria_training_and_resume(trained, tmp_path):
+    args = [*TRAIN, "--loss_name", "gloria", "--ckpt_dir", str(tmp_path / "models")]
+    args += ["--resume_dir", str(tmp_path / "checkpoints")]
+    check_ok(run_bundle(trained, ["train.json"], *args))
+    proc = run_bundle(trained, ["train.json"], *args, "--epochs", "2", "--resume", "True")
+    check_ok(proc)
+    log = proc.stdout + proc.stderr
+    assert "Restored all variables from" in log and "Saved checkpoint at epoch: 2" in log
+    assert "Saved checkpoint at epoch: 1" not in log  # only the second epoch ran
+    check_ok(
+        run_bundle(
+            trained, ["grounding.json"], "--ckpt_dir", str(tmp_path / "models"), "--output_dir", str(tmp_path / "g")
+        )
+    )
+    assert json.loads((tmp_path / "g" / "grounding_summary.json").read_text())["per_class"]
 
 
 def test_zeroshot_on_a_real_dicom_skips_a_bad_file(trained, cxr_reports_dir, tmp_path):

@@ -28,23 +28,21 @@ from networks.losses import ConVIRTLoss, GLoRIALoss
 from networks.transforms import LoadRadiograph
 
 
-def _lungs_in_row(row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Columns of dark (air) pixels inside the body, left and right of the centre."""
-    body = np.nonzero(row > 0.3)[0]
-    dark = np.nonzero(row < 0.3)[0]
-    inside = dark[(dark > body.min()) & (dark < body.max())]  # the air outside the body is dark too
-    return inside[inside < len(row) // 2], inside[inside > len(row) // 2]
-
-
 def _cardiothoracic_ratio(image: np.ndarray) -> float:
-    """The gap between the lungs at the heart's level over the widest span of both lungs."""
-    right, left = _lungs_in_row(image[int(0.62 * image.shape[0])])
+    """Width of the bright run through the heart (at 62% of the height) over the widest span of the lungs."""
+    dark = image < 0.3
+    h, w = image.shape
     spans = []
-    for r in range(int(0.3 * image.shape[0]), int(0.7 * image.shape[0])):
-        a, b = _lungs_in_row(image[r])
-        if len(a) and len(b):
-            spans.append(b.max() - a.min())
-    return (left.min() - right.max()) / max(spans)
+    for r in range(int(0.3 * h), int(0.7 * h)):
+        body = np.nonzero(~dark[r])[0]
+        air = np.nonzero(dark[r, body.min() : body.max()])[0]  # the air inside the body: the lungs
+        if len(air):
+            spans.append(air.max() - air.min())
+    row = dark[int(0.62 * h)]
+    centre = int(0.54 * w)  # the heart sits left of the midline (image right)
+    left = centre - np.argmax(row[centre::-1])
+    right = centre + np.argmax(row[centre:])
+    return (right - left) / max(spans)
 
 
 def test_phantom_is_repeatable_and_masks_sit_in_the_lungs():
@@ -72,6 +70,13 @@ def test_phantom_renders_every_finding_with_a_mask():
     for name in RENDERED_FINDINGS:
         out = generator.render([(name, None, None)], seed=1)
         assert out.masks[name].any(), name
+    # findings drawn with another finding's signs carry those masks (and test labels) too
+    assert set(generator.render([("pneumonia", "left", None)], 0).masks) == {"pneumonia", "consolidation"}
+    failing = generator.render([("heart failure", None, None)], 0).masks
+    assert set(failing) == {"heart failure", "edema", "cardiomegaly"}
+    np.testing.assert_array_equal(failing["heart failure"], failing["edema"] | failing["cardiomegaly"])
+    with pytest.raises(KeyError, match="cannot draw"):
+        generator.render([("spleen", None, None)], 0)
     normal = generator.render([], seed=2).image
     big = generator.render([("cardiomegaly", None, None)], seed=2).image
     assert _cardiothoracic_ratio(normal) < 0.5 < _cardiothoracic_ratio(big)
@@ -160,6 +165,21 @@ def test_diffusers_generator_runs_a_local_pipeline(tmp_path):
     assert 0 <= a.image.min() <= a.image.max() <= 1
 
 
+def test_atelectasis_raises_the_hemidiaphragm_on_its_own_side():
+    generator = PhantomCXRGenerator(96)
+
+    def lung_bottom(image: np.ndarray, columns: slice) -> int:
+        rows = np.nonzero((image[48:, columns] < 0.3).any(axis=1))[0]
+        return 48 + rows.max()
+
+    for seed in range(8):
+        out = generator.render([("atelectasis", None, None)], seed)
+        band_on_right = np.nonzero(out.masks["atelectasis"])[1].mean() < 48  # image left = patient's right
+        # the right dome sits 3 pixels above the left one; volume loss lifts one side's by 2.4 more
+        difference = lung_bottom(out.image, slice(67, 72)) - lung_bottom(out.image, slice(24, 29))
+        assert (difference > 3) == band_on_right, (seed, difference)
+
+
 def test_convirt_loss_matches_its_formula():
     torch.manual_seed(0)
     v, u = torch.randn(5, 8), torch.randn(5, 8)
@@ -187,6 +207,14 @@ def test_gloria_loss_prefers_matching_words_and_ignores_padding():
     matched = loss(outputs)
     shuffled = loss({**outputs, "word_features": words[[1, 2, 3, 0]], "text_embedding": words[[1, 2, 3, 0]].mean(1)})
     assert matched < shuffled
+    # the local score by hand for image 0, text 1
+    attention = torch.softmax(4.0 * F.normalize(words[1], dim=-1) @ F.normalize(regions[0], dim=-1).t(), dim=-1)
+    context = attention @ regions[0]
+    match = F.cosine_similarity(context, words[1], dim=-1)
+    expected = torch.log(torch.exp(5.0 * match).sum())
+    torch.testing.assert_close(loss.local_scores(words, outputs["word_mask"], regions)[0, 1], expected)
+    with pytest.raises(ValueError, match="no word tokens"):
+        loss.local_scores(words, torch.zeros(4, 3, dtype=torch.bool), regions)
     padded = {**outputs, "word_features": torch.cat([words, torch.randn(4, 2, 8)], 1)}
     padded["word_mask"] = torch.cat([outputs["word_mask"], torch.zeros(4, 2, dtype=torch.bool)], 1)
     torch.testing.assert_close(
@@ -225,16 +253,23 @@ def test_dual_encoder_with_the_pretrained_text_encoder(cxr_reports_dir):
         ZeroShotClassifier(model, {"effusion": {"positive": ["x"]}})
 
 
-def test_load_radiograph_inverts_monochrome1(cxr_reports_dir, tmp_path):
-    from monai.transforms import LoadImage
-
+def test_load_radiograph_shows_monochrome1_with_dark_air(cxr_reports_dir, tmp_path):
+    pydicom = pytest.importorskip("pydicom")
     path = cxr_reports_dir / "dicom" / "RG1_UNCI.dcm"
+    stored = pydicom.dcmread(path)
+    assert stored.PhotometricInterpretation == "MONOCHROME1"  # high stored values are dark: air is bright as stored
     image = LoadRadiograph(size=None)(str(path))
-    raw = np.asarray(LoadImage(reader="ITKReader", image_only=True)(str(path))).squeeze().T
     assert image.meta["photometric_interpretation"] == "MONOCHROME1"
-    assert image.shape == (1, *raw.shape) and raw.shape == (1955, 1841)  # rows x columns of the DICOM
+    assert image.shape == (1, stored.Rows, stored.Columns)  # rows x columns, display orientation
+    raw = stored.pixel_array.astype(np.float64)
     corr = np.corrcoef(image[0].numpy().ravel()[::97], raw.ravel()[::97])[0, 1]
-    assert corr < -0.95  # air (bright in MONOCHROME1) comes out dark
+    assert corr < -0.95  # inverted exactly once
+    h, w = image.shape[1:]
+    lungs = (
+        image[0, h // 3 : h // 2, w // 5 : w // 3].mean() + image[0, h // 3 : h // 2, 2 * w // 3 : 4 * w // 5].mean()
+    ) / 2
+    mediastinum = image[0, h // 3 : h // 2, 9 * w // 20 : 11 * w // 20].mean()
+    assert mediastinum > lungs + 0.2  # air dark, soft tissue and bone bright, as in the training images
     small = LoadRadiograph(size=128)(str(path))
     assert small.shape == (1, 128, 128) and small.dtype == torch.float32
     bad = tmp_path / "broken.dcm"

@@ -81,6 +81,11 @@ def test_prepared_reports_and_vocabulary(cxr_reports_dir, reports, prepare_data)
             {"no consolidation", "no pneumothorax", "no pleural effusion"},
         ),
         ("The cardiomediastinal silhouette is normal.", {"heart", "mediastinum"}),
+        ("Left effusion persists while the pneumothorax has resolved.", {"pleural effusion", "no pneumothorax"}),
+        ("No pneumothorax, there is a large right effusion.", {"no pneumothorax", "pleural effusion"}),
+        ("The heart is not enlarged.", {"no cardiomegaly"}),
+        ("Pleural effusion or large pneumothorax is not seen.", {"no pleural effusion", "no pneumothorax"}),
+        ("Small left effusion, which has not changed.", {"pleural effusion"}),
     ],
 )
 def test_extractor_negation_and_anatomy(text, expected):
@@ -92,6 +97,11 @@ def test_extractor_side_and_zone():
     found = {m.key: (m.side, m.zone) for m in mentions}
     assert found["pleural effusion"] == ("right", None)
     assert found["pneumothorax"] == ("left", "upper")
+    # each finding takes the words nearest to it, not the sentence's first
+    mentions = EntityExtractor().mentions("Left lower lobe atelectasis and right upper lobe nodule.")
+    found = {m.key: (m.side, m.zone) for m in mentions}
+    assert found["atelectasis"] == ("left", "lower") and found["nodule"] == ("right", "upper")
+    assert {m.key: m.side for m in EntityExtractor().mentions("Effusion on the left.")}["pleural effusion"] == "left"
 
 
 def test_entity_types():
@@ -191,3 +201,56 @@ def test_causal_lm_generator_runs_from_a_local_folder(tmp_path):
     assert isinstance(findings, str) and findings == again  # seeded sampling
     report = generate_verified_report(generator, ReportVerifier(), ["pleural effusion"], np.random.default_rng(1), 2)
     assert report.attempts == 2 and not report.verified  # random weights: rejected by the verifier, counted
+
+
+def test_mesh_findings_become_drawn_findings_and_test_labels(cxr_reports_dir, tmp_path):
+    from networks.apps.vlp import PairDatasetGenerator, mesh_specs
+
+    assert mesh_specs(["Opacity/lung/base/left", "Pneumonia/right", "Cardiomegaly/mild", "Spine/degenerative"]) == [
+        ("opacity", "left", "lower"),
+        ("pneumonia", "right", None),
+        ("cardiomegaly", None, None),
+    ]
+    generator = PairDatasetGenerator(
+        str(cxr_reports_dir), str(tmp_path / "pairs"), num_pairs=1, test_dir=str(tmp_path / "test"), num_test_cases=30
+    )
+    generator.write_test_set()
+    test = json.loads((tmp_path / "test" / "datalist.json").read_text())["test"]
+    reports = {r["id"]: r for r in json.loads((cxr_reports_dir / "reports.json").read_text())}
+    assert len(test) == 30 and all(reports[item["id"]]["split"] == "test" for item in test)
+    for item in test:
+        drawn = {name for name, _, _ in mesh_specs(reports[item["id"]]["mesh"])}
+        positives = {name for name, value in item["labels"].items() if value}
+        assert drawn <= positives  # every MeSH finding is a positive label (and its signs, e.g. pneumonia's)
+        if "pneumonia" in drawn:
+            assert item["labels"]["consolidation"] == 1
+
+
+def test_real_and_mixed_pairs_and_an_interrupted_rewrite(cxr_reports_dir, tmp_path):
+    from networks.apps.vlp import PairDatasetGenerator
+
+    real = PairDatasetGenerator(str(cxr_reports_dir), str(tmp_path / "real"), source="real", num_pairs=6).write_pairs()
+    items = json.loads((real / "datalist.json").read_text())["training"]
+    reports = {r["id"]: r for r in json.loads((cxr_reports_dir / "reports.json").read_text())}
+    for item in items:  # real texts of training reports
+        report = reports[item["id"].split("_", 1)[1]]
+        assert (
+            report["split"] == "train"
+            and item["report"] == f"FINDINGS: {report['findings']} IMPRESSION: {report['impression']}"
+        )
+    both = PairDatasetGenerator(str(cxr_reports_dir), str(tmp_path / "both"), source="both", num_pairs=6).write_pairs()
+    sources = [item["source"] for item in json.loads((both / "datalist.json").read_text())["training"]]
+    assert sources == ["synthetic"] * 3 + ["real"] * 3
+    # a rewrite killed half-way leaves no "complete" manifest behind, so the next run starts again
+    manifest = json.loads((both / "manifest.json").read_text())
+    generator = PairDatasetGenerator(str(cxr_reports_dir), str(both), source="both", num_pairs=8)
+    generator._real_pairs = lambda *args: (_ for _ in ()).throw(KeyboardInterrupt)  # the kill, after the synthetic half
+    with pytest.raises(KeyboardInterrupt):
+        generator.write_pairs()
+    assert not (both / "manifest.json").exists()
+    again = PairDatasetGenerator(str(cxr_reports_dir), str(both), source="both", num_pairs=6).write_pairs()
+    assert json.loads((again / "manifest.json").read_text()) == manifest
+    with pytest.raises(ValueError, match="source must be one of"):
+        PairDatasetGenerator(str(cxr_reports_dir), str(tmp_path / "x"), source="imaginary")
+    with pytest.raises(FileNotFoundError, match="prepare_data.py cxr_reports"):
+        PairDatasetGenerator(str(tmp_path), str(tmp_path / "x"))

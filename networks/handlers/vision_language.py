@@ -42,11 +42,13 @@ class ZeroShotEvaluationSaver(CaseCollector):
     Args:
         output_dir: folder of the files.
         class_names: the classes, in the order of the evaluator's ``pred`` columns.
-        extra: entries added to the summary.
         threshold: probability at which a class is called present.
+        extra: entries added to the summary.
     """
 
-    def __init__(self, output_dir: str, class_names: Sequence[str], extra: dict | None = None, threshold=0.5):
+    def __init__(
+        self, output_dir: str, class_names: Sequence[str], threshold: float = 0.5, extra: dict | None = None
+    ) -> None:
         super().__init__()
         self.output_dir, self.class_names, self.extra, self.threshold = output_dir, list(class_names), extra, threshold
 
@@ -96,7 +98,9 @@ class GroundingEvaluationSaver(CaseCollector):
     ``grounding_summary.json`` and ``grounding_per_class.csv``.
     """
 
-    def __init__(self, output_dir: str, class_names: Sequence[str], threshold: float = 0.5, extra=None) -> None:
+    def __init__(
+        self, output_dir: str, class_names: Sequence[str], threshold: float = 0.5, extra: dict | None = None
+    ) -> None:
         super().__init__()
         self.output_dir, self.class_names, self.threshold, self.extra = output_dir, list(class_names), threshold, extra
 

@@ -75,10 +75,11 @@ class GLoRIALoss(nn.Module):
     """
     GLoRIA (Huang et al., 2021): a global InfoNCE term on the pooled embeddings plus a local term on word-region
     attention. For image i and text t, each word w attends over the regions (``word_region_attention`` with
-    temperature ``attention_temperature``, GLoRIA's tau1 = 4), giving a region context ``c_w``; the words' matches
-    ``cos(c_w, word_w)`` are pooled by ``log sum_w exp(word_temperature * cos)`` (tau2 = 5) into the image-text
-    score ``Z(i, t)``; both terms are bidirectional cross-entropies of scores scaled by ``similarity_temperature``
-    (tau3 = 10; a multiplier, as in GLoRIA). Padding words are masked out.
+    temperature ``attention_temperature``, GLoRIA's tau1 = 4; one softmax over regions of cosine similarities, where
+    GLoRIA's code uses dot products normalised over words and then over regions), giving a region context ``c_w``;
+    the words' matches ``cos(c_w, word_w)`` are pooled by ``log sum_w exp(word_temperature * cos)`` (tau2 = 5) into
+    the image-text score ``Z(i, t)``; both terms are bidirectional cross-entropies of scores scaled by
+    ``similarity_temperature`` (tau3 = 10; a multiplier, as in GLoRIA). Padding words are masked out.
 
     Args:
         attention_temperature: tau1.
@@ -102,6 +103,9 @@ class GLoRIALoss(nn.Module):
 
     def local_scores(self, words: torch.Tensor, word_mask: torch.Tensor, regions: torch.Tensor) -> torch.Tensor:
         """(I, T) local image-text scores Z."""
+        empty = (~word_mask.bool()).all(dim=1)
+        if empty.any():
+            raise ValueError(f"GLoRIALoss: text(s) {empty.nonzero().flatten().tolist()} have no word tokens")
         attention = word_region_attention(words, regions, self.tau1)  # I, T, W, R
         context = torch.einsum("itwr,ird->itwd", attention, regions)
         match = F.cosine_similarity(context, words.unsqueeze(0), dim=-1)  # I, T, W

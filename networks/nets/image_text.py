@@ -23,6 +23,8 @@ import torch.nn.functional as F
 from monai.networks.nets import resnet
 from torch import nn
 
+from networks.losses.contrastive import word_region_attention
+
 __all__ = ["PretrainedTextEncoder", "ImageTextDualEncoder", "ZeroShotClassifier", "GroundingMapper"]
 
 
@@ -60,6 +62,8 @@ class PretrainedTextEncoder(nn.Module):
         for p in self.model.parameters():
             p.requires_grad_(False)
         layers = self.model.encoder.layer
+        if not 0 <= int(trainable_layers) <= len(layers):
+            raise ValueError(f"trainable_layers must be in 0..{len(layers)} for {model_path}, got {trainable_layers}")
         for layer in list(layers)[len(layers) - int(trainable_layers) :] if trainable_layers else []:
             for p in layer.parameters():
                 p.requires_grad_(True)
@@ -223,8 +227,6 @@ class GroundingMapper(_PromptClassifierBase):
         self.attention_temperature = attention_temperature
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        from networks.losses.contrastive import word_region_attention
-
         encoded = self.model.encode_image(images)
         maps = []
         for name in self.class_names:

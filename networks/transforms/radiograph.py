@@ -31,7 +31,9 @@ class LoadRadiograph(Transform):
     """
     Load a chest radiograph as a (1, size, size) float tensor in [0, 1], air dark and bone bright.
 
-    DICOM files are read with ITK; MONOCHROME1 images (bright air, as many CR/DR systems store them) are inverted.
+    DICOM files are read with ITK, whose GDCM reader already inverts MONOCHROME1 images (bright air, as many CR/DR
+    systems store them) into MONOCHROME2 (checked against pydicom's raw pixels in the tests); the original
+    interpretation is kept in the output's ``photometric_interpretation`` meta entry.
     Intensities are scaled between the 0.5th and 99.5th percentiles, so 12-, 15- and 16-bit detectors and
     8-bit PNGs come out alike; the image is resized (area) to ``size`` x ``size``. Arrays are in row-major display
     order (rows top to bottom), the same as masks saved with numpy.
@@ -63,9 +65,7 @@ class LoadRadiograph(Transform):
         if image.ndim != 2:
             raise ValueError(f"radiograph {path!r}: expected one 2D image, got shape {tuple(array.shape)}")
         image = np.ascontiguousarray(image.T)
-        photometric = str(meta.get(_PHOTOMETRIC_TAG, "")).strip().upper()
-        if photometric == "MONOCHROME1":
-            image = image.max() - image
+        photometric = str(meta.get(_PHOTOMETRIC_TAG, "")).strip().upper()  # GDCM has inverted MONOCHROME1 already
         low, high = np.percentile(image, (0.5, 99.5))
         image = np.clip((image - low) / max(high - low, 1e-6), 0, 1).astype(np.float32)
         tensor = torch.from_numpy(image)[None]
@@ -95,15 +95,17 @@ class LoadMaskStackd(MapTransform):
     the order of ``names``; findings absent from the file (or items without a mask file) give empty channels.
     """
 
-    def __init__(self, keys: KeysCollection, names: Sequence[str], size: int = 128, allow_missing_keys=True) -> None:
+    def __init__(
+        self, keys: KeysCollection, names: Sequence[str], size: int = 128, allow_missing_keys: bool = False
+    ) -> None:
         super().__init__(keys, allow_missing_keys)
         self.names, self.size = list(names), int(size)
 
     def __call__(self, data: Mapping[Hashable, object]) -> dict:
         d = dict(data)
-        for key in self.keys:
+        for key in self.key_iterator(d):
             stack = torch.zeros(len(self.names), self.size, self.size)
-            path = d.get(key)
+            path = d[key]
             if path:
                 with np.load(path) as masks:
                     for i, name in enumerate(self.names):

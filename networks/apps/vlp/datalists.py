@@ -36,13 +36,22 @@ def _read_datalist(path: str | os.PathLike, key: str, hint: str) -> list[dict]:
     return items
 
 
-def load_pairs(pairs_dir: str | os.PathLike) -> list[dict]:
+def load_pairs(pairs_dir: str | os.PathLike, min_items: int = 2) -> list[dict]:
     """
     The training pairs of a ``generate`` output folder as ``{"image": absolute path, "report": text}`` items,
     every file checked before training starts.
+
+    Args:
+        pairs_dir: the folder written by the ``generate`` workflow.
+        min_items: fewest pairs accepted (the training batch size: a contrastive batch needs them all).
     """
     hint = "run the bundle's generate workflow first (configs/generate.json)"
     items = _read_datalist(Path(pairs_dir) / "datalist.json", "training", hint)
+    if len(items) < min_items:
+        raise ValueError(
+            f"{pairs_dir}/datalist.json has {len(items)} pairs, fewer than the batch size {min_items}: generate more "
+            "pairs (--num_pairs) or lower --batch_size"
+        )
     out = []
     for i, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("report"), str) or "image" not in item:

@@ -11,12 +11,13 @@
 """
 A rule-based entity extractor for chest X-ray reports, with NegEx-style negation.
 
-Findings are matched first (longest vocabulary entries first, each word claimed once), anatomy in the words they
-leave. A finding is negated when a negation cue ("no", "without", "negative for", ...) comes before it in the same
-clause, or a post-negation ("is not seen", "has resolved") follows it; "but", "however", ";" and the like end a
-cue's scope, and pseudo-negations ("no change", "no interval change") are not cues. Side (patient's left/right/
-both) and zone (upper/middle/lower/hilar) words of the sentence are attached to each finding, so an image
-generator can place it.
+Findings are matched first (in lexicon order, specific phrases before general ones, each word claimed once),
+anatomy in the words they leave. A finding is negated when a negation cue ("no", "without", "negative for", ...)
+comes before it in the same clause, or a post-negation ("is not seen", "has resolved") follows it or the list of
+findings it ends; "but", "however", "while", ";", a comma that opens a new clause and the like end a cue's scope,
+and pseudo-negations ("no change", "no interval change") are not cues. Side (patient's left/right/both) and zone
+(upper/middle/lower/hilar) words nearest to each finding (preferably before it, never across another finding or
+clause) are attached to it, so an image generator can place it.
 """
 
 from __future__ import annotations
@@ -37,12 +38,16 @@ _PSEUDO_NEGATION = re.compile(
     r"\bnot (?:significantly )?changed\b|\bnot only\b"
 )
 _POST_NEGATION = re.compile(
-    r"^\W*(?:(?:is|are|was|were|has|have)\s+)?(?:(?:not|no longer)\s+(?:seen|present|identified|visualized|"
+    r"\W*(?:(?:is|are|was|were|has|have)\s+)?(?:(?:not|no longer)\s+(?:seen|present|identified|visualized|"
     r"demonstrated|evident|appreciated)|(?:been\s+)?resolved|absent|cleared)\b"
 )
-# the list of findings between a finding and a trailing post-negation ("effusion or pneumothorax is not seen")
-_LIST_BEFORE_VERB = re.compile(r"^(?:\s*(?:,|or|and)?\s*[a-z ]{0,40}?)(?=\s*(?:is|are|has|have|was|were)\b)")
-_SCOPE_END = re.compile(r"\b(?:but|however|although|though|except|aside from|apart from|which|whereas)\b|[;:]")
+# what may stand between a finding and a post-negation: other findings (masked as '#') joined by commas/or/and/nor
+_LIST_GAP = re.compile(r"(?:[\s,]*(?:(?:or|and|nor)\s+)?(?:[a-z]+\s+){0,2}#+)*")
+_NEGATED_IN_MATCH = re.compile(r"\b(?:not|no longer)\b")  # "the heart is not enlarged"
+_SCOPE_END = re.compile(
+    r"\b(?:but|however|although|though|except|aside from|apart from|which|whereas|while)\b|[;:]"
+    r"|,\s*(?=(?:there|it|this|the|which)\b)"  # a comma that starts a new clause
+)
 _SIDE = {"both": r"\bbilateral\w*|\bboth\b|\bbibasilar\b", "right": r"\bright\b", "left": r"\bleft\b"}
 _ZONE = {
     "upper": r"upper|\bap(?:ex|ices|ical)\b",
@@ -69,13 +74,6 @@ def split_sentences(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip(" .")]
 
 
-def _first(patterns: dict[str, str], text: str) -> str | None:
-    for name, pattern in patterns.items():
-        if re.search(pattern, text):
-            return name
-    return None
-
-
 class EntityExtractor:
     """
     Extract vocabulary entities from report text.
@@ -90,29 +88,47 @@ class EntityExtractor:
         self._findings = [(f.name, re.compile(f.pattern)) for f in FINDINGS]
         self._anatomy = [(name, re.compile(pattern)) for name, pattern in ANATOMY.items()]
 
-    def _negated(self, sentence: str, start: int, end: int) -> bool:
-        before = sentence[:start]
+    @staticmethod
+    def _negated(text: str, masked: str, start: int, end: int) -> bool:
+        """``text[start:end]`` is a finding; ``masked`` is ``text`` with every finding replaced by '#'."""
+        if _NEGATED_IN_MATCH.search(text[start:end]):
+            return True
+        before = text[:start]
         cut = [m.end() for m in _SCOPE_END.finditer(before)]
-        clause = before[cut[-1] :] if cut else before
-        clause = _PSEUDO_NEGATION.sub(" ", clause)
+        clause = _PSEUDO_NEGATION.sub(" ", before[cut[-1] :] if cut else before)
         if _PRE_NEGATION.search(clause):
             return True
-        return bool(_POST_NEGATION.search(_LIST_BEFORE_VERB.sub("", sentence[end:])))
+        gap = _LIST_GAP.match(masked, end).end()
+        return bool(_POST_NEGATION.match(text, gap))
+
+    @staticmethod
+    def _nearest(words: dict[str, str], masked: str, start: int, end: int) -> str | None:
+        """The side/zone word closest before a finding (else closest after), with no other finding in between."""
+        before, after = [], []
+        for name, pattern in words.items():
+            for m in re.finditer(pattern, masked):
+                gap = masked[m.end() : start] if m.end() <= start else masked[end : m.start()]
+                if "#" in gap or _SCOPE_END.search(gap) or (m.end() > start and m.start() < end):
+                    continue
+                (before if m.end() <= start else after).append((len(gap), name))
+        return min(before)[1] if before else min(after)[1] if after else None
 
     def sentence_mentions(self, sentence: str, index: int = 0) -> list[Mention]:
         """Mentions in one sentence (lower-cased internally)."""
         text = sentence.lower()
         claimed = list(text)
-        mentions: list[Mention] = []
-        side = _first(_SIDE, text)
-        zone = _first(_ZONE, text)
-        for name, pattern in self._findings:
+        spans: list[tuple[int, int, str]] = []
+        for name, pattern in self._findings:  # first pass: every finding claims its words
             for match in pattern.finditer("".join(claimed)):
-                negated = self._negated(text, match.start(), match.end())
-                key = negated_key(name) if negated else name
-                mentions.append(Mention(key, negated, index, side, zone))
+                spans.append((match.start(), match.end(), name))
                 claimed[match.start() : match.end()] = "#" * (match.end() - match.start())
-        rest = "".join(claimed)
+        masked = "".join(claimed)
+        mentions: list[Mention] = []
+        for start, end, name in sorted(spans):  # second pass: negation, side and zone, knowing every finding
+            negated = self._negated(text, masked, start, end)
+            side, zone = self._nearest(_SIDE, masked, start, end), self._nearest(_ZONE, masked, start, end)
+            mentions.append(Mention(negated_key(name) if negated else name, negated, index, side, zone))
+        rest = masked
         for name, pattern in self._anatomy:
             if pattern.search(rest):
                 mentions.append(Mention(name, False, index))

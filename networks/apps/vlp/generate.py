@@ -17,6 +17,7 @@ and lesion masks).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -40,9 +41,11 @@ from networks.apps.vlp.sampler import BalancedEntitySampler
 from networks.apps.vlp.vocabulary import distribution_figure_png, mesh_findings, report_text
 from networks.data.atomic import write_bytes_atomic, write_json_atomic
 
-__all__ = ["PairDatasetGenerator", "load_reports", "mesh_specs", "png16_bytes", "SOURCES"]
+__all__ = ["PairDatasetGenerator", "load_reports", "mesh_specs", "png16_bytes", "report_with_sections", "SOURCES"]
 
 SOURCES = ("synthetic", "real", "both")
+REPORT_KEYS = ("id", "findings", "impression", "mesh", "split")
+TEST_SET_SEED = 12345
 _SIDE_WORDS = {"left": "left", "right": "right", "bilateral": "both"}
 _ZONE_WORDS = {
     "base": "lower",
@@ -64,9 +67,18 @@ def load_reports(reports_dir: str | os.PathLike) -> list[dict]:
             f"`python scripts/prepare_data.py cxr_reports --out {reports_dir}`."
         )
     reports = json.loads(path.read_text())
-    if not isinstance(reports, list) or not all(isinstance(r, dict) and "split" in r for r in reports):
-        raise ValueError(f"{path}: expected a list of reports with 'split' keys (re-run prepare_data.py cxr_reports)")
+    if not isinstance(reports, list) or not reports:
+        raise ValueError(f"{path}: expected a non-empty list of reports (re-run prepare_data.py cxr_reports)")
+    for i, report in enumerate(reports):
+        missing = [k for k in REPORT_KEYS if not isinstance(report, dict) or k not in report]
+        if missing:
+            raise ValueError(f"{path}: report {i} lacks {missing} (re-run prepare_data.py cxr_reports)")
     return reports
+
+
+def report_with_sections(findings: str, impression: str) -> str:
+    """The text a model is trained on: both sections, labelled."""
+    return f"FINDINGS: {findings} IMPRESSION: {impression}"
 
 
 def mesh_specs(mesh_terms: Sequence[str]) -> list[tuple]:
@@ -152,6 +164,10 @@ class PairDatasetGenerator:
         if int(num_pairs) < 1:
             raise ValueError(f"num_pairs must be at least 1, got {num_pairs}")
         self.reports = load_reports(reports_dir)
+        vocabulary = Path(reports_dir) / "vocabulary.json"
+        if not vocabulary.is_file():
+            raise FileNotFoundError(f"{vocabulary} not found: re-run `python scripts/prepare_data.py cxr_reports`")
+        self.reports_sha256 = hashlib.sha256((Path(reports_dir) / "reports.json").read_bytes()).hexdigest()
         self.reports_dir, self.output_dir, self.test_dir = Path(reports_dir), Path(output_dir), test_dir
         self.num_test_cases = None if num_test_cases in (None, "none") else int(num_test_cases)
         self.source, self.num_pairs, self.seed, self.image_size = source, int(num_pairs), int(seed), int(image_size)
@@ -225,7 +241,7 @@ class PairDatasetGenerator:
         counts["pairs_dropped_bad_image"] += 1
         return None, None
 
-    def _synthetic_pairs(self, n: int, rng, counts: Counter) -> list[dict]:
+    def _synthetic_pairs(self, n: int, rng, counts: Counter, sampler_seed) -> list[dict]:
         generator = self.report_generator
         keys = [k for k in all_entity_keys() if generator.can_state(k)]
         sampler = BalancedEntitySampler(
@@ -235,7 +251,7 @@ class PairDatasetGenerator:
             self.m,
             num_samples=n,
             cap_factor=self.cap_factor,
-            seed=self.seed,
+            seed=sampler_seed,
         )
         verifier = ReportVerifier(self.extractor)
         records = []
@@ -258,7 +274,7 @@ class PairDatasetGenerator:
                 sampler.release(entities)
                 continue
             pair_id = f"syn{len(records):05d}"
-            text = f"FINDINGS: {report.findings} IMPRESSION: {report.impression}"
+            text = report_with_sections(report.findings, report.impression)
             records.append(
                 self._write_pair(
                     self.output_dir,
@@ -287,7 +303,7 @@ class PairDatasetGenerator:
             generated, seed = self._filtered_image("", rng, counts, render=lambda s: self.phantom.render(specs, s))
             if generated is None:
                 continue
-            text = f"FINDINGS: {report['findings']} IMPRESSION: {report['impression']}"
+            text = report_with_sections(report["findings"], report["impression"])
             entities = sorted(self.extractor.entities(report_text(report)))
             records.append(
                 self._write_pair(
@@ -313,12 +329,16 @@ class PairDatasetGenerator:
         if self._finished(self.output_dir, config):
             print(f"{self.output_dir}: finished with this configuration, nothing to do", flush=True)
             return self.output_dir
-        rng = np.random.default_rng(self.seed)
+        # an interrupted rewrite must not leave an old "complete" manifest next to a mix of old and new files
+        (self.output_dir / "manifest.json").unlink(missing_ok=True)
+        # independent streams for the sampler and for everything else (sentences, image seeds)
+        sampler_seed, main_seed = np.random.SeedSequence(self.seed).spawn(2)
+        rng = np.random.default_rng(main_seed)
         counts: Counter = Counter(
             {"images_rejected_by_filter": 0, "pairs_dropped_bad_image": 0, "entity_sets_dropped_unverified_report": 0}
         )
         n_synthetic = {"synthetic": self.num_pairs, "real": 0, "both": self.num_pairs // 2}[self.source]
-        records = self._synthetic_pairs(n_synthetic, rng, counts) if n_synthetic else []
+        records = self._synthetic_pairs(n_synthetic, rng, counts, sampler_seed) if n_synthetic else []
         if self.num_pairs - n_synthetic:
             records += self._real_pairs(self.num_pairs - n_synthetic, rng, counts)
         write_json_atomic(self.output_dir / "datalist.json", {"training": records})
@@ -336,20 +356,22 @@ class PairDatasetGenerator:
         folder = Path(self.test_dir)
         config = {
             "image_size": self.image_size,
-            "seed": 0,
+            "seed": TEST_SET_SEED,
             "renderer": type(self.phantom).__name__,
             "num_test_cases": self.num_test_cases,
+            "reports_sha256": self.reports_sha256,
         }
         if self._finished(folder, config):
             return folder
-        rng = np.random.default_rng(12345)  # fixed: the test set does not depend on the run's seed
+        (folder / "manifest.json").unlink(missing_ok=True)
+        rng = np.random.default_rng(TEST_SET_SEED)  # fixed: the test set does not depend on the run's seed
         records = []
         for report in [r for r in self.reports if r["split"] == "test" and report_text(r)][: self.num_test_cases]:
             specs = mesh_specs(report["mesh"])
             seed = int(rng.integers(2**31))
             generated = self.phantom.render(specs, seed)
             labels = {name: int(name in generated.masks) for name in RENDERED_FINDINGS}
-            text = f"FINDINGS: {report['findings']} IMPRESSION: {report['impression']}"
+            text = report_with_sections(report["findings"], report["impression"])
             records.append(
                 self._write_pair(folder, report["id"], generated, {"report": text, "labels": labels, "seed": seed})
             )

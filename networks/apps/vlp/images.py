@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -50,7 +50,15 @@ class ImageGenerator(ABC):
 
 
 # A finding to draw: (name, patient side 'left'/'right'/'both'/None, zone 'upper'/'middle'/'lower'/'hilar'/None)
-FindingSpec = tuple
+FindingSpec = tuple[str, Optional[str], Optional[str]]
+
+# findings drawn with another finding's picture: their masks (and hence test labels) count for that one too
+_SAME_PICTURE = {
+    "pneumonia": ("consolidation",),
+    "hyperinflation": ("emphysema",),
+    "emphysema": ("hyperinflation",),
+    "granulomatous disease": ("calcified granuloma",),
+}
 
 
 class _Canvas:
@@ -128,7 +136,8 @@ class PhantomCXRGenerator(ImageGenerator):
     band, raised hemidiaphragm), nodule, mass, calcified granuloma(s), granulomatous disease, pneumothorax (a
     lucent apical-lateral rim without markings behind a pleural line), edema (perihilar haze) and heart failure
     (edema with cardiomegaly), emphysema/hyperinflation (low, flat diaphragms, lucent lungs), pulmonary fibrosis
-    (basal reticulation), rib fracture. Every drawn finding gets a boolean mask.
+    (basal reticulation), rib fracture. Every drawn finding gets a boolean mask; so do the signs it is drawn with
+    (a pneumonia's consolidation, a heart failure's edema and cardiomegaly), which is what a test label should say.
 
     This is a stand-in for a learned generator (see the module docstring).
 
@@ -148,7 +157,7 @@ class PhantomCXRGenerator(ImageGenerator):
         """The positive findings stated in ``text`` with their side and zone words."""
         seen, out = set(), []
         for m in self.extractor.mentions(text):
-            if m.key in RENDERED_FINDINGS and m.key not in seen:
+            if m.key in _RENDERERS and m.key not in seen:
                 seen.add(m.key)
                 out.append((m.key, m.side, m.zone))
         return out
@@ -159,6 +168,14 @@ class PhantomCXRGenerator(ImageGenerator):
     def render(self, findings: Sequence[FindingSpec], seed: int) -> GeneratedImage:
         """Render the given findings; the same findings and seed give the same image."""
         rng = np.random.default_rng(seed)
+        unknown = [f[0] for f in findings if f[0] not in _RENDERERS]
+        if unknown:
+            raise KeyError(f"PhantomCXRGenerator cannot draw {unknown}; it draws {sorted(_RENDERERS)}")
+        # one side per finding, drawn once, so every part of it (a band and its raised hemidiaphragm) agrees
+        findings = [
+            (n, s if s in ("left", "right", "both") else ("right", "left")[int(rng.integers(2))], z)
+            for n, s, z in findings
+        ]
         names = {f[0] for f in findings}
         canvas = _Canvas(self.size, rng, hyperinflated=bool(names & {"emphysema", "hyperinflation"}))
         for name, side, _zone in findings:  # volume loss raises the hemidiaphragm before the lungs are drawn
@@ -170,8 +187,11 @@ class PhantomCXRGenerator(ImageGenerator):
         image, heart = self._anatomy(canvas, rng, big_heart, lucent="emphysema" in names)
         masks: dict[str, np.ndarray] = {}
         for name, side, zone in findings:
-            mask = RENDERED_FINDINGS[name](self, canvas, image, rng, side, zone, heart)
-            masks[name] = masks.get(name, np.zeros_like(mask)) | mask
+            drawn = _RENDERERS[name](self, canvas, image, rng, side, zone, heart)
+            parts = drawn if isinstance(drawn, dict) else {name: drawn}  # a disease may draw several signs
+            union = np.logical_or.reduce(list(parts.values()))
+            for key, mask in [(name, union), *parts.items(), *((a, union) for a in _SAME_PICTURE.get(name, ()))]:
+                masks[key] = masks.get(key, np.zeros_like(mask)) | mask
         gamma = np.exp(rng.normal(0, 0.1))
         image = ndimage.gaussian_filter(np.clip(image, 0, 1) ** gamma, 0.6)
         image = image + rng.normal(0, self.noise, image.shape)
@@ -203,7 +223,7 @@ class PhantomCXRGenerator(ImageGenerator):
             image += 0.13 * ((np.abs(y - row) < 0.012) & ((x - c.cx) * sign > 0.03) & ((x - c.cx) * sign < 0.3))
         return image, heart
 
-    # ---- findings: each draws into ``image`` and returns its mask --------------------------------------------------
+    # ---- findings: each draws into ``image`` and returns its mask (or a dict of masks of the signs it draws) --------
     def _cardiomegaly(self, c, image, rng, side, zone, heart):
         normal = ((c.x - c.cx - 0.04) / 0.13) ** 2 + ((c.y - 0.61) / 0.12) ** 2 <= 1
         return heart & ~normal
@@ -245,7 +265,7 @@ class PhantomCXRGenerator(ImageGenerator):
     def _spots(self, c, image, rng, side, zone, radius, strength, count):
         mask = np.zeros_like(c.lungs["right"])
         for _ in range(count):
-            s = _sides(side, rng)[0] if side != "both" else ("right", "left")[int(rng.integers(2))]
+            s = side if side in ("right", "left") else ("right", "left")[int(rng.integers(2))]
             r = rng.uniform(*radius)
             disc = c.disc(c.point_in(s, zone, margin=r + 0.01), r)
             image += strength * disc
@@ -283,8 +303,7 @@ class PhantomCXRGenerator(ImageGenerator):
             ) ** 2 <= 1
             rim = lung & ~inner & (c.y < ly + 0.5 * ry)
             image[rim] = 0.06
-            line = rim & ndimage.binary_dilation(inner, iterations=1) & ~ndimage.binary_erosion(lung, iterations=1)
-            line |= rim & ndimage.binary_dilation(inner, iterations=1)
+            line = rim & ndimage.binary_dilation(inner, iterations=1)
             image[line] = 0.3
             mask |= rim
         return mask
@@ -296,7 +315,10 @@ class PhantomCXRGenerator(ImageGenerator):
         return haze > 0.45
 
     def _heart_failure(self, c, image, rng, side, zone, heart):
-        return self._edema(c, image, rng, side, zone, heart) | self._cardiomegaly(c, image, rng, side, zone, heart)
+        return {
+            "edema": self._edema(c, image, rng, side, zone, heart),
+            "cardiomegaly": self._cardiomegaly(c, image, rng, side, zone, heart),
+        }
 
     def _hyperinflation(self, c, image, rng, side, zone, heart):
         return c.lungs["right"] | c.lungs["left"]
@@ -321,7 +343,7 @@ class PhantomCXRGenerator(ImageGenerator):
         return np.hypot(c.x - bx, c.y - row) < 0.035
 
 
-RENDERED_FINDINGS = {
+_RENDERERS = {
     "cardiomegaly": PhantomCXRGenerator._cardiomegaly,
     "pleural effusion": PhantomCXRGenerator._effusion,
     "consolidation": PhantomCXRGenerator._consolidation,
@@ -340,6 +362,7 @@ RENDERED_FINDINGS = {
     "pulmonary fibrosis": PhantomCXRGenerator._fibrosis,
     "fracture": PhantomCXRGenerator._fracture,
 }
+RENDERED_FINDINGS = tuple(_RENDERERS)  # the findings the phantom draws
 
 
 class DiffusersImageGenerator(ImageGenerator):
@@ -364,6 +387,7 @@ class DiffusersImageGenerator(ImageGenerator):
     ) -> None:
         from diffusers import DiffusionPipeline
 
+        self.model_path = str(model_path)
         self.pipeline = DiffusionPipeline.from_pretrained(model_path, local_files_only=True).to(device)
         self.pipeline.set_progress_bar_config(disable=True)
         self.guidance_scale, self.steps, self.size, self.device = guidance_scale, num_inference_steps, size, device

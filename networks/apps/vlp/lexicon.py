@@ -66,7 +66,8 @@ FINDINGS = (
         "cardiomegaly",
         "abnormality",
         r"cardiomegaly|cardiac enlargement|enlarged (?:heart|cardiac silhouette)|enlargement of the cardiac silhouette"
-        r"|(?:heart|cardiac silhouette)(?: size)? (?:is |are )?(?:mildly |moderately |markedly |again )?enlarged",
+        r"|(?:heart|cardiac silhouette)(?: size)? (?:is |are )?(?:not |no longer )?(?:mildly |moderately |markedly "
+        r"|again )?enlarged",
     ),
     Finding("heart failure", "disease", r"(?:congestive )?heart failure|\bchf\b"),
     Finding(

@@ -166,9 +166,12 @@ class CausalLMReportGenerator(ReportGenerator):
     )
     IMPRESSION_PROMPT = "FINDINGS: {findings}\nWrite the IMPRESSION section of this chest X-ray report.\nIMPRESSION:"
 
-    def __init__(self, model_path: str, max_new_tokens: int = 96, temperature: float = 0.7, device: str = "cpu"):
+    def __init__(
+        self, model_path: str, max_new_tokens: int = 96, temperature: float = 0.7, device: str = "cpu"
+    ) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        self.model_path = str(model_path)
         self.tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
         self.model = AutoModelForCausalLM.from_pretrained(model_path, local_files_only=True).to(device).eval()
         self.max_new_tokens, self.temperature, self.device = max_new_tokens, temperature, device

@@ -54,7 +54,7 @@ class BalancedEntitySampler:
         num_samples: int = 1000,
         cap_factor: float = 1.25,
         max_count: int | None = None,
-        seed: int = 0,
+        seed: int | np.random.SeedSequence = 0,
         max_redraws: int = 100,
     ) -> None:
         if not findings or not anatomy:

@@ -87,6 +87,16 @@ def vocabulary_markdown(vocabulary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _pyplot():
+    """matplotlib's pyplot on the file-only backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _figure_png(fig) -> bytes:
     from networks.handlers.collector import figure_png_bytes
 
@@ -95,11 +105,7 @@ def _figure_png(fig) -> bytes:
 
 def vocabulary_figure_png(vocabulary: dict) -> bytes:
     """Bar chart (log scale) of every entity's real report frequency, coloured by type."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     entities = vocabulary["entities"]
     fig, ax = plt.subplots(figsize=(14, 4.5))
     counts = [max(e["report_count"], 0.8) for e in entities]  # zero shown as a stub on the log axis
@@ -117,11 +123,7 @@ def vocabulary_figure_png(vocabulary: dict) -> bytes:
 
 def distribution_figure_png(real: dict[str, float], generated: dict[str, float], title: str) -> bytes:
     """Side-by-side bars of two entity distributions (each normalised to sum 1 over the finding entities shown)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     keys = sorted(set(real) | set(generated), key=lambda k: -real.get(k, 0))
     total_real, total_gen = sum(real.values()) or 1, sum(generated.values()) or 1
     fig, ax = plt.subplots(figsize=(14, 4.5))
