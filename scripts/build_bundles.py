@@ -23,7 +23,8 @@ Sources (edit these, not the generated files):
 - ``configs/classification/``: the patch classification workflow (2D or 3D, class names read from the bundle's
   ``metadata.json``), with its own ``multi_gpu_train.json``; ``logging.conf`` from ``segmentation_2d``;
 - ``configs/vision_language/``: image-text pretraining (``generate``, ``train``, ``zeroshot``, ``grounding``, each
-  standalone with ``common.json`` merged in); ``logging.conf`` from ``segmentation_2d``;
+  standalone with ``common.json`` merged in; ``inference.json`` is composed from the ``zeroshot`` template, the
+  bundle's ``inference`` section pointing it at a folder of radiographs); ``logging.conf`` from ``segmentation_2d``;
 - ``configs/networks/<name>.json``: network choices (``network_def``), also stackable at run time;
 - ``configs/bundles/<bundle>/bundle.json``: per bundle, the workflow (default ``segmentation_2d``), the default
   network (if any), a ``common`` section of ids set in every standalone config (``train.json`` and
@@ -58,9 +59,10 @@ WORKFLOW_DIR = os.path.join(CONFIGS, "segmentation_2d")
 WORKFLOW_FILES = ("train", "evaluate", "inference", "multi_gpu_train")
 STANDALONE_FILES = ("train", "inference")  # files that define network_def and the shared keys
 # workflows with other config files: (files, standalone files)
-WORKFLOW_LAYOUTS = {
-    "vision_language": (("generate", "train", "zeroshot", "grounding"), ("generate", "train", "zeroshot", "grounding")),
-}
+_VLP_FILES = ("generate", "train", "zeroshot", "grounding", "inference")
+WORKFLOW_LAYOUTS = {"vision_language": (_VLP_FILES, _VLP_FILES)}
+# files composed from another file's template (the bundle's section then sets what differs)
+TEMPLATE_OF = {("vision_language", "inference"): "zeroshot"}
 COMMON_FILE = os.path.join(WORKFLOW_DIR, "common.json")
 
 
@@ -98,7 +100,7 @@ def compose(bundle: str) -> dict[str, dict]:
     common_file = _workflow_file(workflow, "common.json")
     out = {}
     for stem in files:
-        config = _load(_workflow_file(workflow, f"{stem}.json"))
+        config = _load(_workflow_file(workflow, f"{TEMPLATE_OF.get((workflow, stem), stem)}.json"))
         if stem in standalone:
             config = merge_after_imports(config, _load(common_file), common_file)
             for id_, value in network.items():

@@ -98,13 +98,13 @@ def test_gloria_training_and_resume(trained, tmp_path):
     assert json.loads((tmp_path / "g" / "grounding_summary.json").read_text())["per_class"]
 
 
-def test_zeroshot_on_a_real_dicom_skips_a_bad_file(trained, cxr_reports_dir, tmp_path):
+def test_inference_on_a_real_dicom_skips_a_bad_file(trained, cxr_reports_dir, tmp_path):
     folder = tmp_path / "radiographs"
     folder.mkdir()
     shutil.copy(cxr_reports_dir / "dicom" / "RG1_UNCI.dcm", folder)
     (folder / "truncated.dcm").write_bytes((cxr_reports_dir / "dicom" / "RG1_UNCI.dcm").read_bytes()[:2000])
     out = tmp_path / "out"
-    proc = run_bundle(trained, ["zeroshot.json"], "--input_dir", str(folder), "--output_dir", str(out))
+    proc = run_bundle(trained, ["inference.json"], "--input_dir", str(folder), "--output_dir", str(out))
     assert proc.returncode != 0 and "truncated.dcm" in proc.stderr  # reported, after the usable file was done
     rows = list(csv.DictReader(open(out / "zeroshot_predictions.csv")))
     assert [r["file"] for r in rows] == ["RG1_UNCI.dcm"] and all(
@@ -120,6 +120,6 @@ def test_model_zoo_checks(trained):
             trained, [], "--meta_file", "configs/metadata.json", "--filepath", str(schema), module="verify_metadata"
         )
     )
-    args = ["network_def", "--meta_file", "configs/metadata.json", "--config_file", "configs/zeroshot.json"]
+    args = ["network_def", "--meta_file", "configs/metadata.json", "--config_file", "configs/inference.json"]
     args += ["--bundle_root", str(trained)]
     check_ok(run_bundle(trained, [], *args, module="verify_net_in_out"))
