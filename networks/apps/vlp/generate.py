@@ -186,6 +186,12 @@ class PairDatasetGenerator:
             self._report_generator = SentenceBankReportGenerator(self.train_reports, self.extractor)
         return self._report_generator
 
+    @staticmethod
+    def _describe(generator) -> str:
+        """A generator's class and, for learned ones, the folder of its weights."""
+        path = getattr(generator, "model_path", None)
+        return type(generator).__name__ + (f"({path})" if path else "")
+
     def config(self) -> dict:
         """What determines the output (compared with a finished folder's manifest)."""
         return {
@@ -193,12 +199,13 @@ class PairDatasetGenerator:
             "num_pairs": self.num_pairs,
             "seed": self.seed,
             "image_size": self.image_size,
+            "reports_sha256": self.reports_sha256,
             "report_generator": (
-                type(self._report_generator).__name__
+                self._describe(self._report_generator)
                 if self._report_generator
                 else SentenceBankReportGenerator.__name__
             ),
-            "image_generator": type(self.image_generator).__name__,
+            "image_generator": self._describe(self.image_generator),
             "quality_threshold": self.quality_filter.threshold,
             "k": list(self.k),
             "m": list(self.m),
