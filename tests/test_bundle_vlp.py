@@ -36,7 +36,7 @@ def trained(tmp_path_factory, cxr_reports_dir):
     return bundle
 
 
-def test_generate_writes_pairs_manifest_and_test_set(trained, tmp_path):
+def test_generate_writes_pairs_manifest_and_test_set(trained):
     pairs = trained / "data" / "pairs_synthetic"
     manifest = json.loads((pairs / "manifest.json").read_text())
     assert manifest["complete"] and manifest["num_pairs"] == 24 and len(manifest["seeds"]) == 24
@@ -48,14 +48,8 @@ def test_generate_writes_pairs_manifest_and_test_set(trained, tmp_path):
     assert (pairs / "distribution.png").is_file()
     test = json.loads((trained / "data" / "test" / "datalist.json").read_text())["test"]
     assert len(test) == 40 and all(set(item["labels"]) >= {"cardiomegaly", "pleural effusion"} for item in test)
-    # the same seed gives the same dataset; a finished folder is left alone
-    again = copy_bundle(BUNDLE, tmp_path)
-    (again / "data").mkdir()
-    (again / "data" / "cxr_reports").symlink_to(trained / "data" / "cxr_reports")
-    check_ok(run_bundle(again, ["generate.json"], *SMALL))
-    for name in ("datalist.json", "manifest.json", "images/syn00007.png"):
-        assert (again / "data" / "pairs_synthetic" / name).read_bytes() == (pairs / name).read_bytes()
-    proc = run_bundle(again, ["generate.json"], *SMALL)
+    # a finished folder is left alone (that the same seed gives the same bytes: tests/test_vlp_text.py)
+    proc = run_bundle(trained, ["generate.json"], *SMALL)
     check_ok(proc)
     assert "nothing to do" in proc.stdout + proc.stderr
 

@@ -243,13 +243,15 @@ def test_real_and_mixed_pairs_and_an_interrupted_rewrite(cxr_reports_dir, tmp_pa
     assert sources == ["synthetic"] * 3 + ["real"] * 3
     # a rewrite killed half-way leaves no "complete" manifest behind, so the next run starts again
     manifest = json.loads((both / "manifest.json").read_text())
+    written = {name: (both / name).read_bytes() for name in ("datalist.json", "images/syn00001.png")}
     generator = PairDatasetGenerator(str(cxr_reports_dir), str(both), source="both", num_pairs=8)
     generator._real_pairs = lambda *args: (_ for _ in ()).throw(KeyboardInterrupt)  # the kill, after the synthetic half
     with pytest.raises(KeyboardInterrupt):
         generator.write_pairs()
     assert not (both / "manifest.json").exists()
     again = PairDatasetGenerator(str(cxr_reports_dir), str(both), source="both", num_pairs=6).write_pairs()
-    assert json.loads((again / "manifest.json").read_text()) == manifest
+    assert json.loads((again / "manifest.json").read_text()) == manifest  # the same seed, the same dataset
+    assert all((again / name).read_bytes() == data for name, data in written.items())
     with pytest.raises(ValueError, match="source must be one of"):
         PairDatasetGenerator(str(cxr_reports_dir), str(tmp_path / "x"), source="imaginary")
     with pytest.raises(FileNotFoundError, match="prepare_data.py cxr_reports"):
