@@ -33,7 +33,17 @@ def _round(row: dict) -> dict:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
 
 
-class ZeroShotEvaluationSaver(CaseCollector):
+class _VisionLanguageSaver(CaseCollector):
+    """What both reports take: their folder, the class names, a threshold, extra summary entries."""
+
+    def __init__(
+        self, output_dir: str, class_names: Sequence[str], threshold: float = 0.5, extra: dict | None = None
+    ) -> None:
+        super().__init__()
+        self.output_dir, self.class_names, self.threshold, self.extra = output_dir, list(class_names), threshold, extra
+
+
+class ZeroShotEvaluationSaver(_VisionLanguageSaver):
     """
     Write zero-shot results into ``output_dir`` when the evaluator completes: ``zeroshot_predictions.csv`` (per
     image, P(class) for every class) always; with labels, ``zeroshot_per_class.csv`` (AUC, F1, ACC, support) and
@@ -45,12 +55,6 @@ class ZeroShotEvaluationSaver(CaseCollector):
         threshold: probability at which a class is called present.
         extra: entries added to the summary.
     """
-
-    def __init__(
-        self, output_dir: str, class_names: Sequence[str], threshold: float = 0.5, extra: dict | None = None
-    ) -> None:
-        super().__init__()
-        self.output_dir, self.class_names, self.extra, self.threshold = output_dir, list(class_names), extra, threshold
 
     def collect(self, engine: Engine) -> None:
         for item in engine.state.output:
@@ -91,18 +95,12 @@ class ZeroShotEvaluationSaver(CaseCollector):
         )
 
 
-class GroundingEvaluationSaver(CaseCollector):
+class GroundingEvaluationSaver(_VisionLanguageSaver):
     """
     Compare each class's attention map (``pred``, C x H x W in [0, 1]) with its lesion mask (``label``, C x H x W)
     on the images that have a non-empty mask of that class: IoU and Dice at ``threshold``, per class and mean, in
     ``grounding_summary.json`` and ``grounding_per_class.csv``.
     """
-
-    def __init__(
-        self, output_dir: str, class_names: Sequence[str], threshold: float = 0.5, extra: dict | None = None
-    ) -> None:
-        super().__init__()
-        self.output_dir, self.class_names, self.threshold, self.extra = output_dir, list(class_names), threshold, extra
 
     def collect(self, engine: Engine) -> None:
         for item in engine.state.output:

@@ -77,6 +77,10 @@ class _Canvas:
         }
         self.base = {"right": 0.70 + drop, "left": 0.73 + drop}
         self.dome = dome
+        self.draw_lungs()
+
+    def draw_lungs(self) -> None:
+        """(Re)compute both lung masks from the current geometry (after a hemidiaphragm moves)."""
         self.lungs = {side: self._lung(side) for side in ("right", "left")}
 
     def dome_y(self, side: str) -> np.ndarray:
@@ -119,10 +123,9 @@ class _Canvas:
         return np.clip(field_, 0, 1)
 
 
-def _sides(side: str | None, rng: np.random.Generator) -> list[str]:
-    if side == "both":
-        return ["right", "left"]
-    return [side] if side in ("right", "left") else [("right", "left")[int(rng.integers(2))]]
+def _sides(side: str) -> list[str]:
+    """The lungs of a resolved side (``render`` resolves a missing side once per finding)."""
+    return ["right", "left"] if side == "both" else [side]
 
 
 class PhantomCXRGenerator(ImageGenerator):
@@ -180,9 +183,9 @@ class PhantomCXRGenerator(ImageGenerator):
         canvas = _Canvas(self.size, rng, hyperinflated=bool(names & {"emphysema", "hyperinflation"}))
         for name, side, _zone in findings:  # volume loss raises the hemidiaphragm before the lungs are drawn
             if name == "atelectasis":
-                for s in _sides(side, rng):
+                for s in _sides(side):
                     canvas.base[s] -= 0.025
-                canvas.lungs = {s: canvas._lung(s) for s in ("right", "left")}
+                canvas.draw_lungs()
         big_heart = bool(names & {"cardiomegaly", "heart failure"})
         image, heart = self._anatomy(canvas, rng, big_heart, lucent="emphysema" in names)
         masks: dict[str, np.ndarray] = {}
@@ -230,7 +233,7 @@ class PhantomCXRGenerator(ImageGenerator):
 
     def _effusion(self, c, image, rng, side, zone, heart):
         mask = np.zeros_like(c.lungs["right"])
-        for s in _sides(side, rng):
+        for s in _sides(side):
             lung = c.lungs[s]
             (lx, _), (rx, _) = c.lung_centre[s], c.lung_radius[s]
             lateral = np.clip((c.x - lx) * (1 if s == "left" else -1) / rx, -1, 1)
@@ -242,7 +245,7 @@ class PhantomCXRGenerator(ImageGenerator):
 
     def _consolidation(self, c, image, rng, side, zone, heart, strength=0.3, radius=(0.05, 0.08)):
         mask = np.zeros_like(c.lungs["right"])
-        for s in _sides(side, rng):
+        for s in _sides(side):
             blob = c.blob(c.point_in(s, zone), rng.uniform(*radius)) * c.lungs[s]
             image += strength * blob
             mask |= blob > 0.35
@@ -253,7 +256,7 @@ class PhantomCXRGenerator(ImageGenerator):
 
     def _atelectasis(self, c, image, rng, side, zone, heart):
         mask = np.zeros_like(c.lungs["right"])
-        for s in _sides(side, rng):
+        for s in _sides(side):
             px, py = c.point_in(s, zone or "lower", margin=0.04)
             angle = rng.uniform(-0.35, 0.35)
             dist = np.abs((c.y - py) * np.cos(angle) - (c.x - px) * np.sin(angle))
@@ -293,7 +296,7 @@ class PhantomCXRGenerator(ImageGenerator):
 
     def _pneumothorax(self, c, image, rng, side, zone, heart):
         mask = np.zeros_like(c.lungs["right"])
-        for s in _sides(side, rng):
+        for s in _sides(side):
             lung = c.lungs[s]
             (lx, ly), (rx, ry) = c.lung_centre[s], c.lung_radius[s]
             depth = rng.uniform(0.25, 0.45)  # collapsed fraction of the lung's half-width at the apex
@@ -332,7 +335,7 @@ class PhantomCXRGenerator(ImageGenerator):
         return region
 
     def _fracture(self, c, image, rng, side, zone, heart):
-        s = _sides(side, rng)[0]
+        s = _sides(side)[0]
         i = int(rng.integers(3, 7))
         bx = c.lung_centre[s][0] + (-0.07 if s == "right" else 0.07)
         row = 0.15 + 0.058 * i + 0.09 * ((bx - c.cx) / 0.32) ** 2

@@ -99,6 +99,12 @@ class SentenceBankReportGenerator(ReportGenerator):
         for sentence, ents in self.impression_bank.items():
             for key in ents:
                 self._impression_index.setdefault(key, []).append(sentence)
+        # the impression restates a finding with an impression sentence, else with a findings sentence
+        self._all_sentences = {**self.findings_bank, **self.impression_bank}
+        self._restating_index = {
+            k: self._impression_index.get(k, []) + self._index.get(k, [])
+            for k in set(self._index) | set(self._impression_index)
+        }
         if not self.findings_bank or not self.normal_impressions:
             raise ValueError("SentenceBankReportGenerator: the reports hold no usable FINDINGS/IMPRESSION sentences.")
 
@@ -140,10 +146,8 @@ class SentenceBankReportGenerator(ReportGenerator):
         positives = [e for e in entities if finding_of(e) is not None and not finding_of(e)[1]]
         if not positives:
             return self.normal_impressions[int(rng.integers(len(self.normal_impressions)))]
-        wanted = frozenset(entities)
-        bank = {**self.findings_bank, **self.impression_bank}
-        index = {k: self._impression_index.get(k, []) + self._index.get(k, []) for k in positives}
-        return " ".join(self._cover([positives[i] for i in rng.permutation(len(positives))], wanted, index, bank, rng))
+        order = [positives[i] for i in rng.permutation(len(positives))]
+        return " ".join(self._cover(order, frozenset(entities), self._restating_index, self._all_sentences, rng))
 
 
 class CausalLMReportGenerator(ReportGenerator):

@@ -19,6 +19,7 @@ from collections import Counter
 
 from networks.apps.vlp.extractor import EntityExtractor
 from networks.apps.vlp.lexicon import ENTITY_TYPES, MESH_TO_FINDING, all_entity_keys, entity_type
+from networks.handlers.collector import figure_png_bytes
 
 __all__ = [
     "report_text",
@@ -97,12 +98,6 @@ def _pyplot():
     return plt
 
 
-def _figure_png(fig) -> bytes:
-    from networks.handlers.collector import figure_png_bytes
-
-    return figure_png_bytes(fig)
-
-
 def vocabulary_figure_png(vocabulary: dict) -> bytes:
     """Bar chart (log scale) of every entity's real report frequency, coloured by type."""
     plt = _pyplot()
@@ -118,7 +113,7 @@ def vocabulary_figure_png(vocabulary: dict) -> bytes:
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in TYPE_COLOURS.values()]
     ax.legend(handles, list(TYPE_COLOURS), fontsize=8)
     fig.tight_layout()
-    return _figure_png(fig)
+    return figure_png_bytes(fig)
 
 
 def distribution_figure_png(real: dict[str, float], generated: dict[str, float], title: str) -> bytes:
@@ -136,4 +131,4 @@ def distribution_figure_png(real: dict[str, float], generated: dict[str, float],
     ax.set_title(title)
     ax.legend()
     fig.tight_layout()
-    return _figure_png(fig)
+    return figure_png_bytes(fig)
