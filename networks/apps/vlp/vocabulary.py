@@ -119,7 +119,8 @@ def vocabulary_figure_png(vocabulary: dict) -> bytes:
 def distribution_figure_png(real: dict[str, float], generated: dict[str, float], title: str) -> bytes:
     """Side-by-side bars of two entity distributions (each normalised to sum 1 over the finding entities shown)."""
     plt = _pyplot()
-    keys = sorted(set(real) | set(generated), key=lambda k: -real.get(k, 0))
+    # ties broken by name: set order changes with Python's string hashing, the chart must not
+    keys = sorted(set(real) | set(generated), key=lambda k: (-real.get(k, 0), k))
     total_real, total_gen = sum(real.values()) or 1, sum(generated.values()) or 1
     fig, ax = plt.subplots(figsize=(14, 4.5))
     x = range(len(keys))
