@@ -14,6 +14,11 @@ Used for MONAI Label (``monailabel_loop.py``) and for nnunetv2 (``nnunet_referen
 installed in order, one pip command each; a stamp file written last marks a complete build (a half-built venv is
 rebuilt) and a lock file serialises concurrent builds. Optionally this project is installed in editable mode, again
 whenever the venv last saw another checkout or another ``setup.cfg``.
+
+The venv is layered over the environment that builds it: a ``.pth`` file puts that environment's site-packages
+after the venv's own, so a requirement the caller already satisfies (torch with its CUDA libraries and Triton,
+about 5.5 GB) is found there instead of installed a second time. pip installs anything else, or another version,
+into the venv itself, whose packages come first on ``sys.path``; it never changes the caller's environment.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
+from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,22 +47,45 @@ def pip_install(python: Path, *args: str) -> None:
         raise RuntimeError(f"pip install {' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
 
 
+def _caller_layer() -> dict[str, object]:
+    """The caller's site-packages folders and torch version: a change in either means the layered venv is stale."""
+    paths = sorted({sysconfig.get_paths()[key] for key in ("purelib", "platlib")})
+    try:
+        torch_version = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_version = None
+    return {"site_packages": paths, "torch": torch_version}
+
+
+def _layer_over(python: Path, site_packages: list[str]) -> None:
+    """Append ``site_packages`` to the venv's ``sys.path`` (after its own packages) with a ``.pth`` file."""
+    own = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(own, "zz_zoo_caller_env.pth").write_text("".join(f"{path}\n" for path in site_packages))
+
+
 def cached_venv(root: str | os.PathLike, spec: dict[str, list[str]], install_project: bool = False) -> str:
     """Return the python of the venv at ``root`` holding ``spec`` (name -> requirements), building it if needed."""
     root = Path(root).expanduser()
     python = root / "bin" / "python"
     stamp = root / ".zoo-stamp.json"
+    layer = _caller_layer()
     root.parent.mkdir(parents=True, exist_ok=True)
     with open(f"{root}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time, also across concurrent test sessions
         state = json.loads(stamp.read_text()) if stamp.is_file() else {}
-        if state.get("spec") != spec:
+        if state.get("spec") != spec or state.get("layer") != layer:
             shutil.rmtree(root, ignore_errors=True)
             subprocess.run([sys.executable, "-m", "venv", str(root)], check=True)
+            _layer_over(python, layer["site_packages"])
             pip_install(python, "--upgrade", "pip")
             for requirements in spec.values():
                 pip_install(python, *requirements)
-            state = {"spec": spec}
+            state = {"spec": spec, "layer": layer}
         if install_project:
             setup_hash = hashlib.sha256((REPO / "setup.cfg").read_bytes()).hexdigest()
             if state.get("setup_cfg") != setup_hash:  # new or changed requirements: resolve them in this venv

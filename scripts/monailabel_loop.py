@@ -61,7 +61,9 @@ def venv(path: str | None = None) -> str:
 
     The venv is cached (default ``~/.cache/monai-mamba-zoo/venv-monailabel-0.8.5``, or ``$ZOO_MONAILABEL_VENV``),
     so a fresh clone reuses it; this project is (re)installed into it in editable mode whenever the venv last saw
-    another checkout or another ``setup.cfg``. A stamp file written last marks a complete build; a half-built venv
+    another checkout or another ``setup.cfg``. It is layered over the calling environment (``cached_venv.py``): torch
+    comes from there instead of a second 5.5 GB copy, so the venv must be rebuilt when that environment changes,
+    which happens on its own. A stamp file written last marks a complete build; a half-built venv
     is rebuilt.
 
     Args:

@@ -15,7 +15,7 @@ CPU, on real prepared data.
 The loop a MONAI Label user runs: infer before any model exists (a clear answer), train, train again from the
 current model (its weights really used: the first loss is lower than from scratch), infer with the trained model;
 through the app object (Python mode) and through the REST API (FastAPI's test client). MONAI Label runs in its own
-cached venv (``scripts/monailabel_loop.py venv``: built once, about 3 minutes, then reused).
+cached venv (``scripts/monailabel_loop.py venv``: built once, under a minute, then reused).
 """
 
 from __future__ import annotations
