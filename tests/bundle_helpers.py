@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -83,6 +84,11 @@ def run_bundle(bundle: Path, config_files: list[str], *args: str, module: str = 
     cmd += list(args)
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
     return subprocess.run(cmd, cwd=bundle, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def console_epochs(stdout: str) -> list[str]:
+    """The ``e/E`` of each epoch line that ``networks.handlers.TrainingConsole`` wrote (after any label)."""
+    return re.findall(r"^(?:.* \| )?epoch +(\d+/\d+) \|", stdout, flags=re.M)
 
 
 def check_ok(proc: subprocess.CompletedProcess) -> None:

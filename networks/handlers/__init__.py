@@ -20,12 +20,13 @@ from .classification_report import (
     ClassificationPredictionSaver,
     stage_gates,
 )
+from .console import PassProgress, TrainingConsole
 from .cpu_budget import CPUTimeBudget
 from .figure import SegmentationFigureSaver
 from .freeze import EncoderFreezeHandler
 from .instance_report import COCOPredictionSaver, InstanceEvaluationSaver, save_outline_figure
 from .metrics_json import MetricsJSONSaver
-from .training_loop import GradientClipping, TrainingETA
+from .training_loop import GradientClipping
 from .vision_language import GroundingEvaluationSaver, ZeroShotEvaluationSaver
 
 __all__ = [
@@ -40,7 +41,8 @@ __all__ = [
     "save_outline_figure",
     "MetricsJSONSaver",
     "GradientClipping",
-    "TrainingETA",
+    "TrainingConsole",
+    "PassProgress",
     "ClassificationEvaluationSaver",
     "ClassificationPredictionSaver",
     "AttentionMapSaver",

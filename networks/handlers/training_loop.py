@@ -9,18 +9,15 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Trainer handlers for nnU-Net's training loop: gradient clipping, and the run's ETA after every epoch."""
+"""Trainer handlers for nnU-Net's training loop: gradient clipping."""
 
 from __future__ import annotations
 
-import logging
-import time
-
 import torch
-from ignite.engine import Engine, Events
+from ignite.engine import Engine
 from monai.engines.utils import IterationEvents
 
-__all__ = ["GradientClipping", "TrainingETA"]
+__all__ = ["GradientClipping"]
 
 
 class GradientClipping:
@@ -47,39 +44,3 @@ class GradientClipping:
         if getattr(engine, "amp", False) and scaler is not None:
             scaler.unscale_(engine.optimizer)
         torch.nn.utils.clip_grad_norm_(engine.network.parameters(), self.max_norm)
-
-
-class TrainingETA:
-    """
-    Log after every epoch ``epoch e/E, <s> s/epoch, ETA <h:mm:ss>`` from the mean duration of the epochs of this
-    run (validation included), and keep ``engine.state.eta_s``. A resumed run starts its estimate afresh.
-    """
-
-    def __init__(self) -> None:
-        self.logger = logging.getLogger(self.__class__.__name__)
-        self._start: float | None = None
-        self._first_epoch = 0
-
-    def attach(self, engine: Engine) -> None:
-        """
-        Args:
-            engine: the trainer.
-        """
-        engine.add_event_handler(Events.STARTED, self._started)
-        engine.add_event_handler(Events.EPOCH_COMPLETED, self)
-
-    def _started(self, engine: Engine) -> None:
-        self._start, self._first_epoch = time.perf_counter(), engine.state.epoch
-
-    def __call__(self, engine: Engine) -> None:
-        if self._start is None:
-            self._started(engine)
-        done = engine.state.epoch - self._first_epoch
-        per_epoch = (time.perf_counter() - self._start) / max(done, 1)
-        remaining = engine.state.max_epochs - engine.state.epoch
-        engine.state.eta_s = per_epoch * remaining
-        minutes, seconds = divmod(int(engine.state.eta_s), 60)
-        eta = f"{minutes // 60}:{minutes % 60:02d}:{seconds:02d}"  # hours past 24 too
-        self.logger.info(
-            "epoch %d/%d, %.1f s/epoch, ETA %s", engine.state.epoch, engine.state.max_epochs, per_epoch, eta
-        )

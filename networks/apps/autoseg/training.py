@@ -18,7 +18,7 @@ Work folder layout (next to part 1's ``plans.json``, ``dataset.json`` and prepro
     bundles/<plans>_<configuration>/            the generated bundle (models/model.pt: fold "all" once trained)
     results/<bundle>/fold_<k>/model.pt          weights after the last epoch
     results/<bundle>/fold_<k>/checkpoints/      resume state, every epoch
-    results/<bundle>/fold_<k>/logs/             TensorBoard
+    results/<bundle>/fold_<k>/logs/             TensorBoard, training.log (every iteration's values)
     results/<bundle>/fold_<k>/validation/       predictions (+ .npz probabilities) and summary.json
     results/<bundle>/crossval/summary.json      every fold's validation cases together
 """
@@ -33,7 +33,9 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from networks.data.atomic import write_json_atomic
@@ -46,7 +48,7 @@ from .preprocess import resolve_configuration
 from .splits import fold_cases, load_or_create_splits
 from .transforms import load_plans
 
-__all__ = ["Experiment", "train_fold", "validate_fold", "crossval_summary"]
+__all__ = ["Experiment", "FoldProgress", "train_fold", "validate_fold", "crossval_summary"]
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +103,35 @@ class Experiment:
         )
 
 
+@dataclass
+class FoldProgress:
+    """Where a sequence of fold trainings stands, so that each fold's console names its configuration, fold and
+    position, and estimates the ETA of the whole sequence from the folds trained so far.
+
+    Args:
+        total: how many folds the sequence trains (finished ones, which are skipped, included).
+    """
+
+    total: int
+    position: int = 0
+    seconds: list[float] = field(default_factory=list)
+
+    def overrides(self, configuration: str, fold: int | str) -> dict:
+        """The console ids of the bundle's ``train.json`` for the next fold (``progress_label``, ``runs_after``,
+        ``run_seconds``)."""
+        label = f"{configuration} fold {fold} ({self.position + 1}/{self.total})"
+        values: dict = {"progress_label": label, "runs_after": max(self.total - self.position - 1, 0)}
+        if self.seconds:
+            values["run_seconds"] = round(sum(self.seconds) / len(self.seconds), 1)
+        return values
+
+    def finished(self, seconds: float | None) -> None:
+        """Count one fold as done; ``seconds`` is its training time, or None when it was already trained."""
+        self.position += 1
+        if seconds is not None:
+            self.seconds.append(seconds)
+
+
 def _bundle_key(bundle: Path, epochs, iters_per_epoch) -> str:
     """Hash of what a trained fold depends on: the plan, the training config and the schedule overrides."""
     digest = hashlib.sha256()
@@ -137,11 +168,13 @@ def train_fold(
     num_workers: int | None = None,
     resume: bool = True,
     validate: bool = True,
+    progress: FoldProgress | None = None,
 ) -> Path:
     """Train one fold with the configuration's bundle and validate it; return the fold folder.
 
     The training runs as ``python -m monai.bundle run`` (printed before it starts). A fold whose training finished
     is not trained again; one that was interrupted resumes from its last epoch (``resume=False`` starts over).
+    ``progress`` (one object shared by the folds of a run) puts the fold's position and the run's ETA on its console.
     """
     cases = experiment.preprocessed_cases(configuration)
     fold_cases(experiment.splits(cases), fold, cases)  # fails early, naming the folds that exist
@@ -172,10 +205,16 @@ def train_fold(
             overrides["val_interval"] = int(val_interval or max(1, min(50, int(epochs))))
         if resume and checkpoint.is_file():
             overrides["resume"] = True
+        overrides.update((progress or FoldProgress(1)).overrides(configuration, fold))
         cmd = _bundle_command(bundle, overrides)
         print("+ " + " ".join(shlex.quote(c) for c in cmd), flush=True)
+        start = time.perf_counter()
         subprocess.run(cmd, check=True)
         write_json_atomic(done, {"command": cmd, "bundle_key": key})
+        if progress is not None:
+            progress.finished(time.perf_counter() - start)
+    elif progress is not None:
+        progress.finished(None)
     own = bundle / "models" / "model.pt"  # what inference.json and MONAI Label load: fold "all", else the first fold
     if str(fold) == "all" or not own.is_file() or retrained and str(fold) == "0":
         shutil.copyfile(fold_dir / "model.pt", own.with_suffix(".tmp"))

@@ -34,7 +34,7 @@ from .planner import PLANNERS, plan_experiment, write_plans
 from .predict import ConfigurationModel, group_channel_files, predict_cases
 from .preprocess import preprocess_dataset
 from .selection import ensemble_folders, find_best
-from .training import Experiment, train_fold
+from .training import Experiment, FoldProgress, train_fold
 
 __all__ = [
     "verify",
@@ -216,11 +216,12 @@ def train(
     preprocess(dataset_dir, work_dir, plans_file, [configuration])
     cases = experiment.preprocessed_cases(configuration)
     folds = experiment.folds(cases) if str(fold) == "cv" else _names(fold, "fold")
-    out = None
+    out, progress = None, FoldProgress(len(folds))
     for f in folds:
         out = train_fold(
-            experiment, dataset, configuration, f, network, epochs, iters_per_epoch, val_interval, num_workers, resume
-        )
+            experiment, dataset, configuration, f, network, epochs, iters_per_epoch, val_interval, num_workers, resume,
+            progress=progress,
+        )  # fmt: skip
     return out
 
 
@@ -315,7 +316,10 @@ def run(
     preprocess(dataset_dir, work_dir, plans_file, names)
     dataset = load_raw_dataset(dataset_dir)
     fold_names = _names(folds, "folds") or experiment.folds(experiment.preprocessed_cases(names[0]))
+    progress = FoldProgress(len(names) * len(fold_names))
     for name in names:
         for fold in fold_names:
-            train_fold(experiment, dataset, name, fold, network, epochs, iters_per_epoch, None, num_workers)
+            train_fold(
+                experiment, dataset, name, fold, network, epochs, iters_per_epoch, None, num_workers, progress=progress
+            )
     return find_best(experiment, dataset, names, fold_names, network)
