@@ -21,8 +21,12 @@ MAIN_EPOCHS ?= 80
 main: $(STAMP)
 	$(PY) scripts/run_workflow.py nuclei --epochs $(MAIN_EPOCHS) --patch_size "[128,128]" --small
 
+# two pytest-xdist workers, a test file each at a time (a file's tests share its trained models): most tests wait on
+# single-threaded `python -m monai.bundle` subprocesses, so two keep both cores busy. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow and not gpu" -q tests
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow and not gpu" -q tests
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m "slow" -q tests

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
+import math
 import shutil
 import subprocess
 import sys
@@ -30,6 +32,7 @@ import pytest
 
 from networks.apps.autoseg import CPUPlanner, plan_experiment
 from networks.apps.autoseg.topology import plain_unet_feature_map_size, residual_unet_feature_map_size
+from networks.apps.autoseg.workflow import plan
 from tests.conftest import prepared_raw_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -159,16 +162,32 @@ def test_cpu_planner_fits_the_time_budget(planned):
     fingerprint = json.loads((work / "dataset_fingerprint.json").read_text())
     default = plan_experiment(dataset_json, fingerprint)["configurations"]["3d_fullres"]
     throughput = {2: 1e11, 3: 1e11}  # fixed, so the test does not depend on this machine's speed
-    for budget in (0.5, 2.0, 8.0):
+    # while the patch shrinks, two samples fill the budget; a budget above the full patch's cost holds a larger
+    # batch, up to the cap (as if there were 300 cases: 3 cases cap every batch at the floor of 2)
+    larger = dict(dataset_json, numTraining=300)
+    batch_sizes = []
+    for budget, dataset in ((0.5, dataset_json), (8.0, larger), (200.0, dataset_json), (200.0, larger)):
         plans = CPUPlanner(
-            dataset_json, fingerprint, seconds_per_iteration=budget, throughput=throughput, dataset_name="lesion_mr"
+            dataset, fingerprint, seconds_per_iteration=budget, throughput=throughput, dataset_name="lesion_mr"
         ).plan_experiment()
         config = plans["configurations"]["3d_fullres"]
         model = config["cpu_time_model"]
-        assert config["batch_size"] >= 2
-        assert model["predicted_seconds_per_iteration"] <= budget or config["batch_size"] == 2
-        assert np.prod(config["patch_size"]) <= np.prod(default["patch_size"])
+        # the budget rule, recomputed from the plan: one sample costs 3 x its multiply-adds / throughput; the patch
+        # shrinks until two samples fit; the batch is what the budget holds, capped at 5% of the dataset's voxels
+        per_sample = 3 * model["multiply_adds_per_sample"] / throughput[3]
+        voxels = np.prod(config["median_image_size_in_voxels"]) * dataset["numTraining"]
+        cap = round(voxels * 0.05 / np.prod(config["patch_size"]))
+        assert 2 * per_sample <= budget, (budget, config["patch_size"])
+        assert config["batch_size"] == max(min(math.floor(budget / per_sample), cap), 2), (budget, cap)
+        assert model["predicted_seconds_per_iteration"] == pytest.approx(config["batch_size"] * per_sample)
+        assert model["predicted_seconds_per_iteration"] <= budget
+        if budget <= 8:  # the GPU plan's patch is larger than these budgets hold
+            assert np.prod(config["patch_size"]) <= np.prod(default["patch_size"])
         assert config["spacing"] == default["spacing"]  # only patch, topology and batch are fitted
+        batch_sizes.append((config["batch_size"], math.floor(budget / per_sample), cap))
+    # each branch of the rule was taken: two samples fill the budget, the cap binds, the budget holds more than two
+    assert [b[0] == b[1] == 2 for b in batch_sizes[:2]] == [True, True], batch_sizes
+    assert batch_sizes[2][1] > batch_sizes[2][2] and 2 < batch_sizes[3][0] == batch_sizes[3][1], batch_sizes
     small = CPUPlanner(dataset_json, fingerprint, seconds_per_iteration=0.5, throughput=throughput).plan_experiment()
     large = CPUPlanner(dataset_json, fingerprint, seconds_per_iteration=8.0, throughput=throughput).plan_experiment()
     assert np.prod(small["configurations"]["3d_fullres"]["patch_size"]) < np.prod(
@@ -176,21 +195,24 @@ def test_cpu_planner_fits_the_time_budget(planned):
     )
 
 
-def test_plans_of_another_planner_are_replaced_not_merged(planned, tmp_path):
-    """Re-planning keeps custom configurations of the same plans only; another planner's file is replaced whole."""
+def test_plans_of_another_planner_are_replaced_not_merged(planned, tmp_path, caplog):
+    """Re-planning keeps custom configurations of the same plans only; another planner's file is replaced whole
+    (in-process: the ``plan`` command itself is run by ``planned``)."""
     work = planned("lesion_ct")
     plans_file = tmp_path / "plans.json"
     plans = json.loads((work / "plans.json").read_text())
     plans["configurations"]["3d_fullres_bigger"] = {"inherits_from": "3d_fullres", "patch_size": [32, 320, 320]}
     plans_file.write_text(json.dumps(plans))
     for planner in ("default", "cpu"):
-        proc = autoseg("plan", "lesion_ct", work, "--plans_file", str(plans_file), "--planner", planner)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            plan(prepared_raw_dataset("lesion_ct"), work, planner=planner, plans_file=str(plans_file))
         names = set(json.loads(plans_file.read_text())["configurations"])
         reference = set(json.loads((REFERENCE / "lesion_ct" / "nnUNetPlans.json").read_text())["configurations"])
         if planner == "default":
             assert names == reference | {"3d_fullres_bigger"}  # the user's configuration survives
         else:
-            assert "3d_fullres_bigger" not in names and "replacing plans nnUNetPlans" in proc.stderr
+            assert "3d_fullres_bigger" not in names and "replacing plans nnUNetPlans" in caplog.text
 
 
 @pytest.mark.parametrize(

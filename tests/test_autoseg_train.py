@@ -22,8 +22,9 @@ import subprocess
 import pytest
 import tifffile
 import torch
+from monai.bundle import ConfigParser
 
-from tests.bundle_helpers import PYTHON, REPO_ROOT, check_ok, run_bundle
+from tests.bundle_helpers import PYTHON, REPO_ROOT, check_ok, console_epochs, run_bundle
 
 SCHEMA = REPO_ROOT / "configs" / "schema" / "meta_schema_20240725.json"
 SHORT = ["--epochs", "1", "--iters_per_epoch", "2", "--num_workers", "0"]
@@ -36,14 +37,25 @@ def _autoseg(*args: str, timeout: int = 1200) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def work(tmp_path_factory, nuclei3d_dir):
+def nuclei3d_crop(tmp_path_factory, nuclei3d_dir):
+    """The real nuclei3d cases cropped to their central 32x64x64 voxels (a quarter to a third of them nuclei), in
+    the same raw layout: the plans, patches and sliding windows of both configurations shrink 8-fold."""
+    root = tmp_path_factory.mktemp("nuclei3d_crop")
+    shutil.copytree(nuclei3d_dir, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.tiff", "checksums*"))
+    for path in sorted(nuclei3d_dir.glob("*Tr/*.tiff")):
+        tifffile.imwrite(root / path.parent.name / path.name, tifffile.imread(path)[14:46, 32:96, 32:96])
+    return root
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory, nuclei3d_crop):
     """One short ``autoseg.py run`` (fold 0 of both configurations) shared by the tests of this module."""
     work = tmp_path_factory.mktemp("autoseg") / "work"
-    check_ok(_autoseg("run", "--dataset_dir", nuclei3d_dir, "--work_dir", work, "--folds", "0", *SHORT))
+    check_ok(_autoseg("run", "--dataset_dir", nuclei3d_crop, "--work_dir", work, "--folds", "0", *SHORT))
     return work
 
 
-def test_run_writes_best_configuration(work, nuclei3d_dir):
+def test_run_writes_best_configuration(work, nuclei3d_crop):
     best = json.loads((work / "best_configuration.json").read_text())
     assert set(best["candidates"]) == {"2d", "3d_fullres", "ensemble__2d__3d_fullres"}
     assert best["best"] in best["candidates"] and best["folds"] == ["0"]
@@ -51,7 +63,7 @@ def test_run_writes_best_configuration(work, nuclei3d_dir):
     assert set(best["postprocessing"]) == {"foreground_labels", "keep_largest_foreground", "keep_largest_per_label"}
     splits = json.loads((work / "splits_final.json").read_text())
     (val_case,) = splits[0]["val"]
-    reference = tifffile.imread(nuclei3d_dir / "labelsTr" / f"{val_case}.tiff")
+    reference = tifffile.imread(nuclei3d_crop / "labelsTr" / f"{val_case}.tiff")
     for name in ("nnUNetPlans_2d", "nnUNetPlans_3d_fullres"):
         fold = work / "results" / name / "fold_0"
         summary = json.loads((fold / "validation" / "summary.json").read_text())
@@ -68,7 +80,7 @@ def test_run_writes_best_configuration(work, nuclei3d_dir):
         assert crossval["foreground_mean"]["Dice"] == pytest.approx(best["candidates"][name[12:]]["Dice"])
 
 
-@pytest.mark.parametrize("name, shape", [("nnUNetPlans_2d", "[1,1,128,128]"), ("nnUNetPlans_3d_fullres", None)])
+@pytest.mark.parametrize("name, shape", [("nnUNetPlans_2d", "[1,1,64,64]"), ("nnUNetPlans_3d_fullres", None)])
 def test_generated_bundles_pass_model_zoo_checks(work, name, shape):
     bundle = work / "bundles" / name
     meta = ["--meta_file", str(bundle / "configs" / "metadata.json")]
@@ -78,9 +90,20 @@ def test_generated_bundles_pass_model_zoo_checks(work, name, shape):
     patch = json.loads((bundle / "configs" / "metadata.json").read_text())
     patch = patch["network_data_format"]["inputs"]["image"]["spatial_shape"]
     export = ["--filepath", str(bundle / "models" / "model.ts"), "--ckpt_file", str(bundle / "models" / "model.pt")]
-    export += ["--use_trace", "True", "--input_shape", shape or json.dumps([1, 1, *patch])]
+    input_shape = json.loads(shape) if shape else [1, 1, *patch]
+    export += ["--use_trace", "True", "--input_shape", json.dumps(input_shape)]
     check_ok(run_bundle(bundle, [], "network_def", *meta, *inference, *export, module="ckpt_export"))
-    assert torch.jit.load(str(bundle / "models" / "model.ts")) is not None
+    exported = torch.jit.load(str(bundle / "models" / "model.ts"))
+    parser = ConfigParser()
+    parser.read_config(str(bundle / "configs" / "inference.json"))
+    parser["bundle_root"] = str(bundle)
+    eager = parser.get_parsed_content("network_def")
+    eager.load_state_dict(torch.load(bundle / "models" / "model.pt", weights_only=True))
+    image = torch.randn(input_shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = eager.eval()(image)
+        torch.testing.assert_close(exported(image), expected, rtol=1e-4, atol=1e-4)  # the trained weights, traced
+    assert expected.shape == (1, 2, *input_shape[2:]) and expected.std() > 0
 
 
 def test_bundle_training_resumes_from_its_last_epoch(work):
@@ -93,16 +116,17 @@ def test_bundle_training_resumes_from_its_last_epoch(work):
     args += ["--output_dir", str(resumed / "logs"), "--epochs", "2", "--iters_per_epoch", "2", "--num_workers", "0"]
     proc = run_bundle(bundle, ["train.json"], *args, "--resume", "True")
     check_ok(proc)
-    log = proc.stdout + proc.stderr
+    assert console_epochs(proc.stdout) == ["2/2"] and "resumed after epoch 1" in proc.stdout
+    log = (resumed / "logs" / "training.log").read_text()
     assert "Restored all variables from" in log and "Epoch[2] Complete" in log and "Epoch[1] Complete" not in log
     state = torch.load(resumed / "checkpoints" / "checkpoint_last.pt", weights_only=False)
     assert state["trainer"]["iteration"] == 4 and (resumed / "model.pt").is_file()
 
 
-def test_predict_and_bundle_inference_skip_a_bad_case(work, nuclei3d_dir, tmp_path):
+def test_predict_and_bundle_inference_skip_a_bad_case(work, nuclei3d_crop, tmp_path):
     images = tmp_path / "images"
     images.mkdir()
-    case = sorted((nuclei3d_dir / "imagesTr").glob("*_0000.tiff"))[0]
+    case = sorted((nuclei3d_crop / "imagesTr").glob("*_0000.tiff"))[0]
     shutil.copy(case, images / case.name)
     shutil.copy(case.with_name(case.name[: -len("_0000.tiff")] + ".json"), images)
     (images / "broken_0000.tiff").write_bytes(b"not a tiff")
@@ -119,15 +143,15 @@ def test_predict_and_bundle_inference_skip_a_bad_case(work, nuclei3d_dir, tmp_pa
     assert tifffile.imread(out / f"{stem}.tiff").shape == tifffile.imread(case).shape
 
 
-def test_swin_umamba_trains_on_a_2d_configuration(work, nuclei3d_dir):
+def test_swin_umamba_trains_on_a_2d_configuration(work, nuclei3d_crop):
     proc = _autoseg(
-        "train", "--dataset_dir", nuclei3d_dir, "--work_dir", work, "--configuration", "2d", "--fold", "0",
+        "train", "--dataset_dir", nuclei3d_crop, "--work_dir", work, "--configuration", "2d", "--fold", "0",
         "--network", "swin_umamba", "--epochs", "1", "--iters_per_epoch", "1", "--num_workers", "0",
     )  # fmt: skip
     check_ok(proc)
     bundle = work / "bundles" / "nnUNetPlans_2d_swin_umamba"
     train = json.loads((bundle / "configs" / "train.json").read_text())
-    assert train["network_def"]["_target_"] == "networks.nets.SwinUMamba" and train["patch_size"] == [128, 128]
+    assert train["network_def"]["_target_"] == "networks.nets.SwinUMamba" and train["patch_size"] == [64, 64]
     summary = work / "results" / "nnUNetPlans_2d_swin_umamba" / "fold_0" / "validation" / "summary.json"
     assert "Dice" in json.loads(summary.read_text())["foreground_mean"]
 

@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -84,12 +86,24 @@ def test_patch_extraction_pads_with_zeros():
     assert (patch[:2] == 0).all() and patch[2, 0] == volume[0, 1, 1]  # zero outside the volume
 
 
+def _files(folder: Path) -> dict[str, tuple[int, str]]:
+    return {
+        str(p.relative_to(folder)): (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
 def test_prepare_is_idempotent(prepare_data, brainregions_dir, capsys):
+    """A second preparation of a complete folder rewrites nothing: every file keeps its bytes and its mtime."""
+    before = _files(brainregions_dir)
+    assert len(before) > 100 and "dataset.json" in before
     prepare_data.prepare("brainregions", brainregions_dir)
+    assert _files(brainregions_dir) == before
     assert "nothing to do" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("variant", ["brainregions"])
-def test_summary_names_the_classification_set(prepare_data, brainregions_dir, variant):
-    text = prepare_data.summarise(brainregions_dir)
-    assert "116 classes" in text and "test_mni152" in text
+@pytest.mark.parametrize("variant", ["brainregions", "brainregions3d"])
+def test_summary_names_the_classification_set(prepare_data, request, variant):
+    text = prepare_data.summarise(request.getfixturevalue(f"{variant}_dir"))
+    assert "116 classes" in text and "test_mni152" in text and variant in text

@@ -16,6 +16,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
+import shutil
 import subprocess
 
 import nibabel as nib
@@ -41,14 +43,35 @@ EVAL_ARGS = ["--patch_size", "[64,64]", "--num_workers", "0"]
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, nuclei2d_dir):
-    """A bundle copy trained for one tiny epoch on 2 real cases (validation on 1)."""
+def trained(tmp_path_factory, nuclei_trained):
+    """A copy of the run's trained nuclei bundle (two tiny epochs, conftest's ``nuclei_trained``) that this module's
+    tests may change (resume, evaluate); its console output is ``console.txt`` beside the bundle."""
     root = tmp_path_factory.mktemp("nuclei_bundle")
-    bundle = copy_bundle(NAME, root)
-    data = subset_dataset(nuclei2d_dir, root / "data")
-    proc = run_bundle(bundle, ["train.json"], "--dataset_dir", str(data), *TINY_TRAIN, *TINY_NET)
-    check_ok(proc)
-    return bundle, data
+    shutil.copytree(nuclei_trained, root, dirs_exist_ok=True)
+    return root / NAME, root / "data"
+
+
+def test_console_shows_one_line_per_epoch(trained):
+    """Without a terminal: no bar, a bounded header, one summary line per epoch, a closing line; the per-iteration
+    values are in the log file instead."""
+    bundle, _ = trained
+    lines = (bundle.parent / "console.txt").read_text().splitlines()
+    epochs = [line for line in lines if line.startswith("epoch ")]
+    assert len(epochs) == 2, lines
+    for e, line in enumerate(epochs, 1):
+        assert re.fullmatch(
+            rf"epoch {e}/2 \| loss \d+\.\d{{4}} \| val_mean_dice \d\.\d{{4}} \(best \d\.\d{{4}} @ [12]\) \| "
+            rf"\d+\.\d s \| ETA \d+:\d\d:\d\d",
+            line,
+        ), line
+    start = next(i for i, line in enumerate(lines) if line.startswith("training epochs 1-2 of 2, 2 iterations each"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("finished at epoch 2/2 in "))
+    assert start <= 20, lines[:start]  # before training: MONAI's summary of the command line, a warning
+    assert [line for line in lines[start:end] if line in epochs] == epochs and end - start <= len(epochs) + 2
+    assert len(lines) - end <= 8, lines[end:]  # after: the dataset caching bars of stderr, each its final line
+    assert not [line for line in lines if "Iter:" in line or "Epoch[" in line or "epoch 1/2:" in line]  # no bar
+    log = (bundle / "eval" / "training.log").read_text()
+    assert log.count("Iter: 2/2 -- train_loss") == 2 and "Epoch[2] Complete" in log
 
 
 def test_train_writes_model(trained):
@@ -58,20 +81,24 @@ def test_train_writes_model(trained):
     last = torch.load(bundle / "checkpoints" / "checkpoint_last.pt", weights_only=True)
     assert {"model", "optimizer", "lr_scheduler", "trainer", "best_model_saver"} <= set(last)
     assert sorted(p.name for p in (bundle / "models").glob("*.pt")) == ["model.pt"]  # resume state kept out of models/
-    assert last["trainer"]["epoch"] == 1 if "epoch" in last["trainer"] else last["trainer"]["iteration"] > 0
+    assert last["trainer"]["epoch"] == 2 if "epoch" in last["trainer"] else last["trainer"]["iteration"] > 0
     assert list((bundle / "eval").glob("events.out.tfevents*")), "no TensorBoard log"
 
 
 def test_resume_continues_epochs(trained):
     bundle, data = trained
     before = torch.load(bundle / "checkpoints" / "checkpoint_last.pt", weights_only=True)["trainer"]["iteration"]
-    args = TINY_TRAIN[:-1] + ["2"]  # --epochs 2
+    log = bundle / "eval" / "training.log"
+    logged = log.read_text()
+    args = TINY_TRAIN[:-1] + ["3"]  # --epochs 3
     proc = run_bundle(bundle, ["train.json"], "--dataset_dir", str(data), "--resume", "True", *args, *TINY_NET)
     check_ok(proc)
-    assert "Restored all variables" in proc.stdout + proc.stderr
     after = torch.load(bundle / "checkpoints" / "checkpoint_last.pt", weights_only=True)["trainer"]
-    assert after["iteration"] == 2 * before  # epoch 2 only was run on top of epoch 1
-    assert "Epoch[2]" in proc.stdout + proc.stderr and "Epoch[1] " not in proc.stdout
+    assert after["iteration"] == before * 3 // 2  # epoch 3 only was run on top of epochs 1-2
+    assert "training epochs 3-3 of 3, 2 iterations each, resumed after epoch 2" in proc.stdout
+    assert [line[:9] for line in proc.stdout.splitlines() if line.startswith("epoch ")] == ["epoch 3/3"]
+    resumed = log.read_text()[len(logged) :]  # the log file is continued, not rewritten
+    assert "Restored all variables" in resumed and "Epoch[3] Complete" in resumed and "Epoch[2]" not in resumed
 
 
 def test_resume_without_checkpoint_fails_clearly(tmp_path, nuclei2d_dir):

@@ -34,7 +34,7 @@ from PIL import Image
 
 from networks.data import distinct_output_name, image_datalist
 from networks.transforms import CheckInput, RGBToLuminance
-from tests.bundle_helpers import TINY_NET, TINY_TRAIN, check_ok, copy_bundle, run_bundle, subset_dataset
+from tests.bundle_helpers import TINY_NET, check_ok, run_bundle
 from tests.conftest import load_prepare_data
 
 NAME = "swin_umamba_nuclei_segmentation"
@@ -85,12 +85,9 @@ def reliability_dir(tmp_path_factory, nuclei2d_dir, brain2d_dir):
 
 
 @pytest.fixture(scope="module")
-def trained_bundle(tmp_path_factory, nuclei2d_dir):
-    root = tmp_path_factory.mktemp("folder_bundle")
-    bundle = copy_bundle(NAME, root)
-    data = subset_dataset(nuclei2d_dir, root / "data")
-    check_ok(run_bundle(bundle, ["train.json"], "--dataset_dir", str(data), *TINY_TRAIN, *TINY_NET))
-    return bundle
+def trained_bundle(nuclei_trained):
+    """The run's trained nuclei bundle (conftest's ``nuclei_trained``); inference only reads it."""
+    return nuclei_trained / NAME
 
 
 @pytest.fixture(scope="module")

@@ -205,12 +205,25 @@ def test_large_delta_a_is_stable():
 
 
 def test_last_state_matches_a_split_sequence():
+    """Scan 30 steps whole, and as steps 0-12 and 13-29 each from a zero state. With the first part's last state h
+    carried over, the whole scan's last state is exp(A sum(delta[13:])) h + the second part's, and each output after
+    the split is C_t . exp(A sum(delta[13:t+1])) h + the second part's output."""
     inputs = _make_inputs(1, 4, 30, 3, 1, with_d=False, with_z=False, with_bias=False)
+    k = 13
+
+    def steps(part: slice) -> dict:
+        return {name: v[..., part] if name in ("u", "delta", "B", "C") else v for name, v in inputs.items()}
+
     y, last = selective_scan(**inputs, return_last_state=True)
-    assert last.shape == (1, 4, 3)
-    _, last_ref = reference_selective_scan(**inputs, return_last_state=True)
-    torch.testing.assert_close(last, last_ref)
-    assert y.shape == (1, 4, 30)
+    y1, h1 = selective_scan(**steps(slice(0, k)), return_last_state=True)
+    y2, h2 = selective_scan(**steps(slice(k, None)), return_last_state=True)
+    assert last.shape == h1.shape == (1, 4, 3) and y.shape == (1, 4, 30)
+    a, delta, c = inputs["A"], inputs["delta"], inputs["C"][:, 0]  # (d, n), (b, d, L), (b, n, L)
+    torch.testing.assert_close(last, torch.exp(a * delta[..., k:].sum(-1, keepdim=True)) * h1 + h2)
+    decay = torch.exp(a[None, :, :, None] * torch.cumsum(delta[..., k:], -1)[:, :, None, :])  # (b, d, n, L - k)
+    carried = (decay * h1[..., None] * c[:, None, :, k:]).sum(2)
+    torch.testing.assert_close(y[..., k:], y2 + carried)
+    torch.testing.assert_close(y[..., :k], y1)
 
 
 @pytest.mark.parametrize(
