@@ -106,4 +106,4 @@ def test_prepare_is_idempotent(prepare_data, brainregions_dir, capsys):
 @pytest.mark.parametrize("variant", ["brainregions", "brainregions3d"])
 def test_summary_names_the_classification_set(prepare_data, request, variant):
     text = prepare_data.summarise(request.getfixturevalue(f"{variant}_dir"))
-    assert "116 classes" in text and "test_mni152" in text and variant in text
+    assert "116 classes" in text and "test_mni152" in text and text.startswith(f"{variant}: ")

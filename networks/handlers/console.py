@@ -64,15 +64,18 @@ class _DropEngineInfo(logging.Filter):
         self.names = names
         self.active = True
         self._last: str | None = None
+        self._final: logging.LogRecord | None = None
 
     def finish(self, name: str) -> None:
         self._last = name
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record is self._final:  # dropped by every console handler, not only the first that sees it
+            return False
         if not self.active or record.levelno >= logging.WARNING or record.name not in self.names:
             return True
         if record.name == self._last:
-            self.active = False
+            self._final, self.active = record, False
         return False
 
 
@@ -130,7 +133,8 @@ class PassProgress:
         engine.add_event_handler(Events.EPOCH_STARTED, self._open, stream)
         engine.add_event_handler(Events.ITERATION_COMPLETED, self._step)
         engine.add_event_handler(Events.EPOCH_COMPLETED, self._close)
-        engine.add_event_handler(Events.EXCEPTION_RAISED, self._close)
+        # no EXCEPTION_RAISED handler: one registered makes ignite hand the exception to the handlers instead of
+        # raising it, and in a config without StatsHandler a failed pass would then end as if it had finished
 
     def _open(self, engine: Engine, stream: IO) -> None:
         from tqdm.auto import tqdm
@@ -205,6 +209,8 @@ class TrainingConsole:
         self._validated_epoch: int | None = None
         self._run_start = self._epoch_start = 0.0
         self._first_epoch = 0
+        self._root_level: int | None = None
+        self._stopped = False
 
     # -- attaching -------------------------------------------------------------------------------------------------
     def attach(self, engine: Engine) -> None:
@@ -249,6 +255,7 @@ class TrainingConsole:
         root = logging.getLogger()
         root.addHandler(self._file_handler)
         if root.getEffectiveLevel() > logging.INFO:
+            self._root_level = root.level
             root.setLevel(logging.INFO)
         self.console.addHandler(self._file_handler)
 
@@ -266,6 +273,9 @@ class TrainingConsole:
             self.console.removeHandler(self._file_handler)
             self._file_handler.close()
             self._file_handler = None
+        if self._root_level is not None:
+            logging.getLogger().setLevel(self._root_level)
+            self._root_level = None
 
     # -- events ----------------------------------------------------------------------------------------------------
     def _started(self, engine: Engine) -> None:
@@ -301,7 +311,8 @@ class TrainingConsole:
         done = engine.state.epoch - 1 - self._first_epoch
         if done > 0:  # the run's ETA once one epoch of this run has been timed
             per_epoch = (self._epoch_start - self._run_start) / done
-            left = per_epoch * (engine.state.max_epochs - engine.state.epoch) + self._bar.format_dict.get("elapsed", 0)
+            this_epoch = max(per_epoch - self._bar.format_dict.get("elapsed", 0), 0.0)
+            left = per_epoch * (engine.state.max_epochs - engine.state.epoch) + this_epoch
             postfix += f", run ETA {format_duration(left)}"
         self._bar.set_postfix_str(postfix, refresh=False)
         self._bar.update(1)
@@ -324,8 +335,8 @@ class TrainingConsole:
         per_epoch = (now - self._run_start) / max(state.epoch - self._first_epoch, 1)
         left = per_epoch * (state.max_epochs - state.epoch)
         eta = f"ETA {format_duration(left)}"
-        if self.runs_after:
-            run_s = self.run_seconds if self.run_seconds else per_epoch * (state.max_epochs - self._first_epoch)
+        if self.runs_after:  # the runs after this one start from epoch 0
+            run_s = self.run_seconds if self.run_seconds else per_epoch * state.max_epochs
             eta += f", all runs {format_duration(left + self.runs_after * run_s)}"
         parts.append(eta)
         self.console.info(" | ".join(parts))
@@ -354,9 +365,16 @@ class TrainingConsole:
         self._detach_logging(engine)
 
     def _failed(self, engine: Engine, error: BaseException) -> None:
-        self._close_bar()
-        self.console.error("%straining stopped at epoch %d: %r", self.label, engine.state.epoch, error)
-        self._detach_logging()
+        # ignite fires EXCEPTION_RAISED twice for an error inside an iteration (the iteration's, then the run's)
+        if not self._stopped:
+            self._stopped = True
+            self._close_bar()
+            self.console.error("%straining stopped at epoch %d: %r", self.label, engine.state.epoch, error)
+            if self._file_handler is not None:  # the traceback for the log file (the console gets Python's own)
+                exc_info = (type(error), error, error.__traceback__)
+                record = logging.LogRecord("networks.console", logging.ERROR, __file__, 0, "traceback", None, exc_info)
+                self._file_handler.handle(record)
+            self._detach_logging()
         raise error  # as MONAI's handlers do: ignite re-raises only when no EXCEPTION_RAISED handler is registered
 
     # -- helpers ---------------------------------------------------------------------------------------------------

@@ -211,8 +211,8 @@ def train_fold(
         start = time.perf_counter()
         subprocess.run(cmd, check=True)
         write_json_atomic(done, {"command": cmd, "bundle_key": key})
-        if progress is not None:
-            progress.finished(time.perf_counter() - start)
+        if progress is not None:  # a resumed fold's time is not a whole fold's
+            progress.finished(None if overrides.get("resume") else time.perf_counter() - start)
     elif progress is not None:
         progress.finished(None)
     own = bundle / "models" / "model.pt"  # what inference.json and MONAI Label load: fold "all", else the first fold
