@@ -52,6 +52,13 @@ def _is_terminal(stream: IO) -> bool:
     return bool(isatty and isatty())
 
 
+def _one_line_bar(total: int, desc: str, stream: IO):
+    """A tqdm bar over ``total`` iterations that redraws one line and wipes it when closed."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True, file=stream, unit="it")
+
+
 class _DropEngineInfo(logging.Filter):
     """Lets a console handler pass warnings and errors of the named engine loggers, and everything of the others.
 
@@ -137,11 +144,8 @@ class PassProgress:
         # raising it, and in a config without StatsHandler a failed pass would then end as if it had finished
 
     def _open(self, engine: Engine, stream: IO) -> None:
-        from tqdm.auto import tqdm
-
         self._close(engine)
-        total = engine.state.epoch_length
-        self._bar = tqdm(total=total, desc=self.desc, leave=False, dynamic_ncols=True, file=stream, unit="it")
+        self._bar = _one_line_bar(engine.state.epoch_length, self.desc, stream)
 
     def _step(self, engine: Engine) -> None:
         if self._bar is not None:
@@ -294,11 +298,8 @@ class TrainingConsole:
         self._loss_sum, self._loss_count = 0.0, 0
         self._close_bar()
         if stream is not None:
-            from tqdm.auto import tqdm
-
             desc = f"{self.label}epoch {engine.state.epoch}/{engine.state.max_epochs}"
-            total = engine.state.epoch_length
-            self._bar = tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True, file=stream, unit="it")
+            self._bar = _one_line_bar(engine.state.epoch_length, desc, stream)
 
     def _iteration_completed(self, engine: Engine) -> None:
         loss = self.output_transform(engine.state.output)
