@@ -15,6 +15,8 @@ section of pytest's output followed by ``time``'s lines) into ``docs/testing.md`
 Usage::
 
     python benchmarks/test_durations.py docs/testing/before_9092122.txt docs/testing/after_3dde9c0.txt
+    python benchmarks/test_durations.py docs/testing/before_warm_c19d2e1.txt docs/testing/after_warm.txt \
+        --mark durations:warm
 """
 
 from __future__ import annotations
@@ -56,10 +58,10 @@ def table(before: str, after: str, rows: int = 15) -> str:
     return "\n".join(lines)
 
 
-def render(before: str, after: str, doc: str = str(DOC)) -> None:
-    """Write the table between the ``durations:table`` markers of ``doc``."""
+def render(before: str, after: str, doc: str = str(DOC), mark: str = MARK) -> None:
+    """Write the table between the ``<!-- mark -->`` and ``<!-- /mark -->`` lines of ``doc``."""
     text = Path(doc).read_text()
-    start, end = f"<!-- {MARK} -->", f"<!-- /{MARK} -->"
+    start, end = f"<!-- {mark} -->", f"<!-- /{mark} -->"
     head, rest = text.split(start, 1)
     Path(doc).write_text(f"{head}{start}\n{table(before, after)}\n{end}{rest.split(end, 1)[1]}")
 

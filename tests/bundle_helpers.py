@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests import warm_python
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 
@@ -83,7 +85,7 @@ def run_bundle(bundle: Path, config_files: list[str], *args: str, module: str = 
         cmd += ["--logging_file", str(bundle / "configs" / "logging.conf"), "--bundle_root", str(bundle)]
     cmd += list(args)
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
-    return subprocess.run(cmd, cwd=bundle, env=env, capture_output=True, text=True, timeout=timeout)
+    return warm_python.run(cmd, cwd=bundle, env=env, timeout=timeout)
 
 
 def console_epochs(stdout: str) -> list[str]:

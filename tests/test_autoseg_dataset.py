@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pytest
 
 from networks.apps.autoseg import DatasetIntegrityError, extract_fingerprint, load_raw_dataset, plan_experiment
 from networks.apps.autoseg.dataset import CaseError, check_case
+from tests import warm_python
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, str(REPO_ROOT / "scripts" / "autoseg.py")]
@@ -169,7 +169,7 @@ def test_wrong_channel_count_names_the_case(lesion_mr_dir, tmp_path):
 
 def test_verify_cli_names_every_bad_case(broken_dataset):
     root, expected = broken_dataset
-    proc = subprocess.run([*CLI, "verify", "--dataset_dir", str(root)], capture_output=True, text=True)
+    proc = warm_python.run([*CLI, "verify", "--dataset_dir", str(root)])
     assert proc.returncode == 1, proc.stdout + proc.stderr
     lines = {line.split(":", 1)[0]: line for line in proc.stdout.splitlines() if ":" in line}
     assert set(lines) == set(expected), proc.stdout
@@ -181,16 +181,10 @@ def test_verify_cli_names_every_bad_case(broken_dataset):
 def test_plan_skips_bad_cases_or_stops_when_strict(broken_dataset, tmp_path):
     root, expected = broken_dataset
     work = tmp_path / "work"
-    proc = subprocess.run(
-        [*CLI, "plan", "--dataset_dir", str(root), "--work_dir", str(work), "--strict", "True"],
-        capture_output=True,
-        text=True,
-    )
+    proc = warm_python.run([*CLI, "plan", "--dataset_dir", str(root), "--work_dir", str(work), "--strict", "True"])
     assert proc.returncode == 1 and "5 bad case(s)" in proc.stderr, proc.stderr[-2000:]
     assert not (work / "plans.json").exists()
-    proc = subprocess.run(
-        [*CLI, "plan", "--dataset_dir", str(root), "--work_dir", str(work)], capture_output=True, text=True
-    )
+    proc = warm_python.run([*CLI, "plan", "--dataset_dir", str(root), "--work_dir", str(work)])
     assert proc.returncode == 0, proc.stderr[-2000:]
     for case in expected:
         assert f"skipped case {case}:" in proc.stderr

@@ -33,6 +33,7 @@ import pytest
 from networks.apps.autoseg import CPUPlanner, plan_experiment
 from networks.apps.autoseg.topology import plain_unet_feature_map_size, residual_unet_feature_map_size
 from networks.apps.autoseg.workflow import plan
+from tests import warm_python
 from tests.conftest import prepared_raw_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +57,7 @@ differences = _reference_module().differences
 def autoseg(command: str, name: str, work: Path, *args: str) -> subprocess.CompletedProcess:
     """Run ``scripts/autoseg.py command`` on a prepared dataset and check it succeeded."""
     cmd = [*CLI, command, "--dataset_dir", str(prepared_raw_dataset(name)), "--work_dir", str(work), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = warm_python.run(cmd)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
 

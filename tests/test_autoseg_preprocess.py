@@ -19,16 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
+from tests import warm_python
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, str(REPO_ROOT / "scripts" / "autoseg.py")]
 CASES = ("nuclei3d_q0", "nuclei3d_q1", "nuclei3d_q2", "nuclei3d_q3")
 
 
 def _preprocess(dataset: Path, work: Path) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [*CLI, "preprocess", "--dataset_dir", str(dataset), "--work_dir", str(work), "--configurations", "3d_fullres"],
-        capture_output=True,
-        text=True,
+    proc = warm_python.run(
+        [*CLI, "preprocess", "--dataset_dir", str(dataset), "--work_dir", str(work), "--configurations", "3d_fullres"]
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc

@@ -24,6 +24,7 @@ import tifffile
 import torch
 from monai.bundle import ConfigParser
 
+from tests import warm_python
 from tests.bundle_helpers import PYTHON, REPO_ROOT, check_ok, console_epochs, run_bundle
 
 SCHEMA = REPO_ROOT / "configs" / "schema" / "meta_schema_20240725.json"
@@ -33,7 +34,7 @@ SHORT = ["--epochs", "1", "--iters_per_epoch", "2", "--num_workers", "0"]
 def _autoseg(*args: str, timeout: int = 1200) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     cmd = [PYTHON, str(REPO_ROOT / "scripts" / "autoseg.py"), *map(str, args)]
-    return subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return warm_python.run(cmd, cwd=REPO_ROOT, env=env, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ import pytest
 import torch
 from monai.bundle import ConfigParser
 
+from tests import warm_python
 from tests.bundle_helpers import (
     PYTHON,
     REPO_ROOT,
@@ -241,7 +242,7 @@ def test_missing_file_in_datalist_names_the_case(tmp_path, nuclei2d_dir):
 
 
 def test_generated_configs_up_to_date():
-    proc = subprocess.run([PYTHON, str(REPO_ROOT / "scripts" / "build_bundles.py"), "check"], capture_output=True)
+    proc = warm_python.run([PYTHON, str(REPO_ROOT / "scripts" / "build_bundles.py"), "check"], text=False)
     assert proc.returncode == 0, proc.stderr.decode()
 
 

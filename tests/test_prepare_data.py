@@ -26,6 +26,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from tests import warm_python
+
 from .conftest import REPO_ROOT, prepared
 
 SPLITS = ("training", "validation", "test")
@@ -184,7 +186,7 @@ def test_rerun_repairs_damaged_output(nuclei2d_dir, prepare_data, tmp_path):
 def test_cli(nuclei2d_dir, tmp_path):
     out = tmp_path / "cli_out"
     cmd = [sys.executable, str(REPO_ROOT / "scripts" / "prepare_data.py"), "nuclei2d", "--out", str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
+    proc = warm_python.run(cmd, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "training 8, validation 3, test 3" in proc.stdout and "dataset.json" in proc.stdout
     assert (out / "checksums.sha256").read_text() == (nuclei2d_dir / "checksums.sha256").read_text()

@@ -21,6 +21,7 @@ import sys
 
 import pytest
 
+from tests import warm_python
 from tests.bundle_helpers import PYTHON, REPO_ROOT, subset_dataset
 
 SCRIPT = REPO_ROOT / "scripts" / "run_workflow.py"
@@ -38,7 +39,7 @@ def _module():
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    return subprocess.run([PYTHON, str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=300)
+    return warm_python.run([PYTHON, str(SCRIPT), *args], env=env, timeout=300)
 
 
 def _commands(stdout: str) -> list[str]:
