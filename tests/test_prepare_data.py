@@ -271,3 +271,25 @@ def test_nuclei_slices_are_a_test_set_of_another_microscope(prepare_data):
         assert ids.size - 1 >= 9  # slices with at least 9 nuclei (pieces of a cut nucleus count apart)
         for i in ids[1:]:  # every instance is one 4-connected piece
             assert ndimage.label(instance == i)[1] == 1
+
+
+def test_nuclei3d_blocks_tile_the_volume():
+    import tifffile
+
+    blocks, quadrants = prepared("nuclei3d_blocks"), prepared("nuclei3d")
+    doc = json.loads((blocks / "dataset.json").read_text())
+    assert doc["numTraining"] == 6 and len(list((blocks / "imagesTr").glob("*_0000.tiff"))) == 6
+    assert sorted(p.name for p in (blocks / "labelsTs").glob("*.tiff")) == ["nuclei3d_b03.tiff", "nuclei3d_b10.tiff"]
+
+    def read(case: str, kind: str) -> np.ndarray:
+        split = "Ts" if case in ("nuclei3d_b03", "nuclei3d_b10") else "Tr"
+        return tifffile.imread(
+            blocks / f"{kind}{split}" / (f"{case}_0000.tiff" if kind == "images" else f"{case}.tiff")
+        )
+
+    # the two left blocks of the top row are the top-left quadrant of nuclei3d, voxel for voxel
+    for kind, quadrant in (("images", "imagesTr/nuclei3d_q0_0000.tiff"), ("labels", "labelsTr/nuclei3d_q0.tiff")):
+        joined = np.concatenate([read("nuclei3d_b00", kind), read("nuclei3d_b01", kind)], axis=2)
+        np.testing.assert_array_equal(joined, tifffile.imread(quadrants / quadrant))
+    for case in ("nuclei3d_b03", "nuclei3d_b10", "nuclei3d_b12"):
+        assert read(case, "images").shape == (60, 128, 64) and 0.1 < read(case, "labels").mean() < 0.3
