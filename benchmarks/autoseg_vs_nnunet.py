@@ -365,6 +365,7 @@ def run(
     results: str | None = None,
 ) -> str:
     """Compare the trainers on one dataset; write (and return the path of) the results JSON."""
+    commit = _commit()  # the code that trains, taken before anything runs
     raw = _dataset_dir(dataset)
     name = raw.name
     root = Path(out_dir or REPO / "runs" / "autoseg_vs_nnunet" / name).resolve()
@@ -423,7 +424,7 @@ def run(
     splits = experiment.splits(cases)
     report: dict = {
         "command": " ".join(["python", "benchmarks/autoseg_vs_nnunet.py", "run", *sys.argv[2:]]),
-        "commit": _commit(),
+        "commit": commit,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": _machine(),
         "dataset": name,
@@ -529,7 +530,7 @@ def report(results: str, doc: str = str(DOC)) -> None:
 
     data = json.loads(Path(results).read_text())
     summary, name = data["summary"], data["dataset"]
-    png = Path(results).with_suffix(".png")
+    png = Path(results).resolve().with_suffix(".png")
     fig, axes = plt.subplots(1, len(data["folds"]), figsize=(3 * len(data["folds"]), 2.8), sharey=True, squeeze=False)
     for ax, fold in zip(axes[0], data["folds"]):
         for side, entry in data["sides"].items():
