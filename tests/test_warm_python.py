@@ -71,3 +71,23 @@ def test_import_time_settings_get_a_fresh_interpreter(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS=threads)
     code = "import sys, torch; print('monai' in sys.modules, torch.get_num_threads())"
     assert warm_python.run([sys.executable, "-c", code], cwd=tmp_path, env=env).stdout.split() == ["False", threads]
+
+
+def test_c_code_pickles_its_classes_warns_by_default_and_joins_its_threads(tmp_path):
+    code = textwrap.dedent("""
+        import pickle, threading, time, warnings
+
+        class Point:
+            pass
+
+        pickle.dumps(Point())  # needs a real __main__ module
+        warnings.warn("shown", DeprecationWarning)  # Python's default filters show it when __main__ warns
+        warnings.warn("hidden", ResourceWarning)  # and hide this one
+        threading.Thread(target=lambda: (time.sleep(0.5), open("late.txt", "w").write("done"))).start()
+        """)
+    proc = warm_python.run([sys.executable, "-c", code], cwd=tmp_path, env={**os.environ, "PYTHONWARNINGS": ""})
+    assert proc.returncode == 0, proc.stderr
+    assert "shown" in proc.stderr and "hidden" not in proc.stderr
+    assert (tmp_path / "late.txt").read_text() == "done"  # the non-daemon thread finished before the exit
+    proc = warm_python.run([sys.executable, "-c", code], cwd=tmp_path, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert proc.returncode == 0 and "shown" not in proc.stderr

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import locale
 import os
 import select
 import signal
@@ -43,13 +44,18 @@ PRELOAD = ("torch", "monai", "monai.bundle", "ignite.engine", "numba")
 PRELOAD += ("networks.nets", "networks.handlers", "networks.transforms", "networks.layers.selective_scan_numba")
 # environment variables that take effect when a preloaded library is imported: a command that changes one of
 # them needs a fresh interpreter
-IMPORT_TIME_ENV = ("PYTHON", "OMP_", "MKL_", "OPENBLAS_", "NUMBA_", "TRITON_", "CUDA_", "TORCH", "LD_", "MONAI_")
+IMPORT_TIME_ENV = ("PYTHON", "OMP_", "KMP_", "GOMP_", "MKL_", "OPENBLAS_", "NUMBA_", "TRITON_", "CUDA_", "TORCH")
+IMPORT_TIME_ENV += ("PYTORCH", "LD_", "MONAI_", "MPL", "TMP", "TEMP")
 
 
-def _child(request: dict) -> None:
-    """Run one command in a forked child of the server; never returns."""
+def _child(request: dict, filters: tuple[list, list]) -> None:
+    """Run one command in a forked child of the server; never returns. ``filters`` are the warning filters the
+    preloaded libraries added and Python's defaults, which the command's ``PYTHONWARNINGS`` goes between."""
     import runpy
+    import tempfile
+    import threading
     import traceback
+    import types
     import warnings
 
     os.setpgid(0, 0)  # the parent kills the whole group on timeout (DataLoader workers included)
@@ -65,9 +71,14 @@ def _child(request: dict) -> None:
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
-        warnings.resetwarnings()
-        for option in filter(None, os.environ.get("PYTHONWARNINGS", "").split(",")):
-            warnings._setoption(option)  # what a fresh interpreter does with PYTHONWARNINGS
+        tempfile.tempdir = None  # read again from TMPDIR
+        # a fresh interpreter: its PYTHONWARNINGS options in front of the defaults, the libraries' filters in front
+        sys.warnoptions[:] = [o for o in os.environ.get("PYTHONWARNINGS", "").split(",") if o]
+        added, defaults = filters
+        warnings.filters[:] = defaults
+        warnings._processoptions(sys.warnoptions)
+        warnings.filters[:0] = added
+        warnings._filters_mutated()
         kind, target, args = request["kind"], request["target"], request["args"]
         if kind == "module":
             sys.argv = [target, *args]  # runpy replaces argv[0] with the module's file, as ``-m`` does
@@ -80,7 +91,9 @@ def _child(request: dict) -> None:
         else:
             sys.argv = ["-c", *args]
             sys.path[0] = ""
-            exec(compile(target, "<string>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
+            main = types.ModuleType("__main__")  # a real __main__, so that its classes pickle as in a fresh python
+            sys.modules["__main__"] = main
+            exec(compile(target, "<string>", "exec"), main.__dict__)
         code = 0
     except SystemExit as stop:
         if stop.code is None or isinstance(stop.code, int):
@@ -91,6 +104,7 @@ def _child(request: dict) -> None:
         traceback.print_exc()
     finally:
         try:
+            threading._shutdown()  # as at a normal exit: non-daemon threads are joined, executors drain
             atexit._run_exitfuncs()  # logging, TensorBoard writers and the like close as at a normal exit
             sys.stdout.flush()
             sys.stderr.flush()
@@ -102,17 +116,25 @@ def serve() -> None:
     """The server loop: one JSON request per line on stdin; replies "<pid>" then "<exit status>" on stdout."""
     import importlib
 
+    import warnings
+
     channel = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything a library prints while importing must not reach the reply channel
+    defaults = list(warnings.filters)
     for name in PRELOAD:
         importlib.import_module(name)
+    added = [f for f in warnings.filters if f not in defaults]  # what the libraries' imports added
     for line in sys.stdin:
         request = json.loads(line)
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            _child(request)
+            _child(request, (added, defaults))
+        try:
+            os.setpgid(pid, pid)  # also here, so a kill right after the fork reaches the group
+        except OSError:
+            pass  # the child did it first, or has already exited
         channel.write(f"{pid}\n")
         _, status = os.waitpid(pid, 0)
         channel.write(f"{os.waitstatus_to_exitcode(status)}\n")
@@ -122,7 +144,7 @@ class _Server:
     """The server of this process, started on first use and stopped when this process exits."""
 
     def __init__(self) -> None:
-        self.env = dict(os.environ, PYTHONWARNINGS="ignore")
+        self.env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}  # each child applies its own
         # sys.path[0] is the tests folder while preloading (nothing there shadows a library); each child sets it
         code = f"import sys; sys.path[0] = {str(Path(__file__).parent)!r}; import warm_python; warm_python.serve()"
         self.proc = subprocess.Popen(
@@ -163,11 +185,15 @@ class _Server:
                 try:
                     os.killpg(pid, signal.SIGKILL)
                 except ProcessLookupError:
-                    pass
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
                 status = self._read_line(None)
             stdout, stderr = out.read_bytes(), err.read_bytes()
-        if text:
-            stdout, stderr = stdout.decode(errors="replace"), stderr.decode(errors="replace")
+        if text:  # as subprocess.run(text=True): the locale's encoding, universal newlines
+            encoding = locale.getpreferredencoding(False)
+            stdout, stderr = (b.decode(encoding).replace("\r\n", "\n").replace("\r", "\n") for b in (stdout, stderr))
         if timed_out:
             raise subprocess.TimeoutExpired(cmd, timeout, output=stdout, stderr=stderr)
         return subprocess.CompletedProcess(cmd, int(status), stdout, stderr)
@@ -178,7 +204,7 @@ _SERVER: _Server | None = None
 
 def _parse(cmd: list[str]) -> tuple[str, str, list[str]] | None:
     """``(kind, target, args)`` of ``[python, -m mod | -c code | script.py, args...]``; None for anything else."""
-    if len(cmd) < 2 or os.path.realpath(cmd[0]) != os.path.realpath(sys.executable):
+    if len(cmd) < 2 or os.path.abspath(cmd[0]) != os.path.abspath(sys.executable):  # a venv's python is a symlink
         return None
     first, rest = str(cmd[1]), [str(c) for c in cmd[2:]]
     if first in ("-m", "-c"):
