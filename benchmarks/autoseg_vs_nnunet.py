@@ -86,7 +86,8 @@ DOC = REPO / "docs" / "autoseg.md"
 
 
 class PeakMemory:
-    """Peak resident memory of a process and all its descendants (summed), sampled from /proc twice a second."""
+    """Peak resident memory of a process and all its descendants, sampled from /proc twice a second: the sum of
+    their RSS, so pages that forked workers share are counted once per process (both sides fork their workers)."""
 
     def __init__(self, pid: int) -> None:
         self.pid, self.peak, self._stop = pid, 0, threading.Event()
@@ -196,6 +197,13 @@ class Side:
         self.root, self.raw, self.configuration = root, raw, configuration
         self.epochs, self.iters, self.workers, self.device = epochs, iters, workers, device
 
+    def fold_dir(self, fold: str) -> Path:
+        raise NotImplementedError
+
+    def validation_files(self, fold: str) -> Path:
+        """Where the side's own validation wrote the fold's predictions in the input geometry."""
+        return self.fold_dir(fold) / "validation"
+
 
 class Ours(Side):
     name = "ours"
@@ -216,7 +224,8 @@ class Ours(Side):
         cmd = [sys.executable, str(REPO / "scripts" / "autoseg.py"), "train", "--dataset_dir", str(self.raw)]
         cmd += ["--work_dir", str(self.work), "--configuration", self.configuration, "--fold", fold]
         cmd += ["--network", self.network, "--epochs", str(self.epochs), "--iters_per_epoch", str(self.iters)]
-        cmd += ["--val_interval", "1", "--num_workers", str(self.workers)]
+        # a fold not yet recorded starts afresh (as nnunetv2's does), so its curve and times cover every epoch
+        cmd += ["--val_interval", "1", "--num_workers", str(self.workers), "--resume", "False"]
         env = dict(os.environ, PYTHONWARNINGS="ignore", CUDA_VISIBLE_DEVICES="" if self.device == "cpu" else "0")
         log = logs / f"{self.name}_fold{fold}.log"
         result = timed(cmd, log, env=env)
@@ -234,9 +243,6 @@ class Ours(Side):
                 dice = re.search(r"\| val_mean_dice ([\d.]+)", line)
                 values.append(float(dice.group(1)) if dice else None)
         return values
-
-    def validation_files(self, fold: str) -> Path:
-        return self.fold_dir(fold) / "validation"
 
     def predict_test(self, folds: list[str], out: Path, logs: Path) -> dict:
         cmd = [sys.executable, str(REPO / "scripts" / "autoseg.py"), "predict", "--work_dir", str(self.work)]
@@ -307,19 +313,20 @@ class NnUNet(Side):
         cmd += ["-p", self.plans_name, "-device", self.device]
         result = timed(cmd, logs / f"nnunetv2_fold{fold}.log", env=self.env)
         result["curve"] = self.curve(fold)
-        text = "".join(p.read_text() for p in sorted(self.fold_dir(fold).glob("training_log_*.txt"))[-1:])
+        text = self._training_log(fold)
         result["epoch_seconds"] = [float(s) for s in re.findall(r"Epoch time: ([\d.]+) s", text)]
         return result
 
+    def _training_log(self, fold: str) -> str:
+        """The newest training log of the fold (its names carry unpadded dates: sorted by time, not name)."""
+        logs = sorted(self.fold_dir(fold).glob("training_log_*.txt"), key=lambda p: p.stat().st_mtime)
+        return logs[-1].read_text() if logs else ""
+
     def curve(self, fold: str) -> list[float]:
         """Per epoch, nnunetv2's pseudo-Dice (foreground mean over its validation patches) from its training log."""
-        logs = sorted(self.fold_dir(fold).glob("training_log_*.txt"))
-        text = logs[-1].read_text() if logs else ""
+        text = self._training_log(fold)
         return [float(np.mean([float(v) for v in re.findall(r"[-\d.]+(?:e-?\d+)?", m)])) for m in
                 re.findall(r"Pseudo dice \[(.*?)\]", text.replace("np.float32(", "").replace(")", ""))]  # fmt: skip
-
-    def validation_files(self, fold: str) -> Path:
-        return self.fold_dir(fold) / "validation"
 
     def predict_test(self, folds: list[str], out: Path, logs: Path) -> dict:
         cmd = [self.tool("nnUNetv2_predict"), "-i", str(self.raw / "imagesTs"), "-o", str(out)]
@@ -375,9 +382,10 @@ def run(
     state_file = root / "state.json"
     root.mkdir(parents=True, exist_ok=True)
     state = json.loads(state_file.read_text()) if state_file.is_file() else {}
-    if state.get("schedule", None) not in (None, [configuration, epochs, iters_per_epoch, num_workers, planner]):
+    schedule = [configuration, epochs, iters_per_epoch, num_workers, planner, device]
+    if state.get("schedule", None) not in (None, schedule):
         raise SystemExit(f"error: {root} holds a run with another schedule {state['schedule']}; use another --out_dir")
-    state["schedule"] = [configuration, epochs, iters_per_epoch, num_workers, planner]
+    state["schedule"] = schedule
 
     def save() -> None:
         state_file.write_text(json.dumps(state, indent=1))
@@ -410,14 +418,15 @@ def run(
             key = f"{side.name}/fold_{fold}"
             if key in state.get("folds", {}):
                 continue
-            state.setdefault("folds", {})[key] = side.train(fold, logs)
+            state.setdefault("folds", {})[key] = dict(side.train(fold, logs), commit=commit)
             save()
     if (raw / "imagesTs").is_dir():
         for side in runners:
             key = f"{side.name}/test"
-            if key not in state.get("test", {}):
+            if state.get("test", {}).get(key, {}).get("folds") != fold_names:  # the ensemble of these folds
                 out = root / "test" / side.name
-                state.setdefault("test", {})[key] = side.predict_test(fold_names, out, logs)
+                shutil.rmtree(out, ignore_errors=True)
+                state.setdefault("test", {})[key] = dict(side.predict_test(fold_names, out, logs), folds=fold_names)
                 save()
 
     # one evaluator for every prediction of both sides
@@ -425,6 +434,7 @@ def run(
     report: dict = {
         "command": " ".join(["python", "benchmarks/autoseg_vs_nnunet.py", "run", *sys.argv[2:]]),
         "commit": commit,
+        "fold_commits": sorted({v.get("commit", commit) for v in state.get("folds", {}).values()}),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": _machine(),
         "dataset": name,
@@ -465,7 +475,7 @@ def run(
             entry["test"] = {"dice_per_case": _dice_per_case(pairs, labels), "predict_seconds": test_state["seconds"]}
         report["sides"][side.name] = entry
     if "nnunetv2" in report["sides"]:
-        report["nnunetv2_evaluator_check"] = _evaluator_check(report, runners, fold_names[0])
+        report["nnunetv2_evaluator_check"] = _evaluator_check(report, runners, fold_names[0], ending)
     report["summary"] = summarise(report)
     results_file.parent.mkdir(parents=True, exist_ok=True)
     results_file.write_text(json.dumps(report, indent=1))
@@ -473,7 +483,7 @@ def run(
     return str(results_file)
 
 
-def _evaluator_check(report: dict, runners: list[Side], fold: str) -> dict:
+def _evaluator_check(report: dict, runners: list[Side], fold: str, ending: str) -> dict:
     """nnunetv2's own numbers (``compute_metrics_on_folder``, its fold validation summary.json) against ours on
     the same prediction files: the largest per-case Dice difference."""
     nnunet = next(s for s in runners if isinstance(s, NnUNet))
@@ -481,7 +491,7 @@ def _evaluator_check(report: dict, runners: list[Side], fold: str) -> dict:
     ours = report["sides"]["nnunetv2"]["folds"][fold]["dice_per_case"]
     per_case = {}
     for item in theirs["metric_per_case"]:
-        case = Path(item["prediction_file"]).name.rsplit(".", 1)[0]
+        case = Path(item["prediction_file"]).name[: -len(ending)]
         dice = [m["Dice"] for m in item["metrics"].values()]
         per_case[case] = float(np.nanmean(dice))
     return {
@@ -496,11 +506,11 @@ def summarise(report: dict) -> dict:
     difference of the first side against nnunetv2 per validation case with a bootstrap 95% interval."""
     out: dict = {}
     for name, side in report["sides"].items():
-        fold_means = [float(np.mean(list(f["dice_per_case"].values()))) for f in side["folds"].values()]
+        fold_means = [float(np.nanmean(list(f["dice_per_case"].values()))) for f in side["folds"].values()]
         out[name] = {
             "fold_dice_mean": float(np.mean(fold_means)),
             "fold_dice_sd": float(np.std(fold_means, ddof=1)) if len(fold_means) > 1 else None,
-            "test_dice": float(np.mean(list(side["test"]["dice_per_case"].values()))) if "test" in side else None,
+            "test_dice": float(np.nanmean(list(side["test"]["dice_per_case"].values()))) if "test" in side else None,
             "seconds_per_epoch": float(np.mean(side["seconds_per_epoch"])),
             "peak_rss_mib": max(side["peak_rss_mib"]),
         }
@@ -511,11 +521,11 @@ def summarise(report: dict) -> dict:
                 continue
             ours = {c: d for f in side["folds"].values() for c, d in f["dice_per_case"].items()}
             common = sorted(set(ours) & set(theirs))
-            differences = [ours[c] - theirs[c] for c in common]
+            differences = [ours[c] - theirs[c] for c in common if not np.isnan(ours[c] - theirs[c])]
             out[name]["difference_vs_nnunetv2"] = {
                 "mean": float(np.mean(differences)),
                 "ci95": bootstrap_interval(differences),
-                "cases": len(common),
+                "cases": len(differences),
             }
     return out
 
@@ -543,6 +553,7 @@ def report(results: str, doc: str = str(DOC)) -> None:
     axes[0][-1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(png, dpi=100)
+    shown = png.relative_to(REPO) if png.is_relative_to(REPO) else png
     rows = [
         "| side | fold Dice (mean +- sd over folds) | paired difference vs nnunetv2 (95% CI over cases) | test Dice "
         "(5-fold ensemble) | s / epoch | peak RAM (MiB) |",
@@ -566,7 +577,7 @@ def report(results: str, doc: str = str(DOC)) -> None:
         f"`{data['command']}` (commit {data['commit'][:10]}, {data['date'][:10]}, {data['machine']['cpu']}, "
         f"{data['machine']['cores']} cores; {data['configuration']}, patch {data['plans']['patch_size']}, batch "
         f"{data['plans']['batch_size']}, {data['epochs']} epochs x {data['iters_per_epoch']} iterations, "
-        f"{data['num_workers']} data workers, {data['device']}). Curves: `{png.relative_to(REPO)}`.",
+        f"{data['num_workers']} data workers, {data['device']}). Curves: `{shown}`.",
     ]
     mark = f"autoseg_vs_nnunet:{name}"
     text = Path(doc).read_text()
