@@ -432,9 +432,10 @@ def run(
     # one evaluator for every prediction of both sides
     splits = experiment.splits(cases)
     report: dict = {
-        "command": " ".join(["python", "benchmarks/autoseg_vs_nnunet.py", "run", *sys.argv[2:]]),
         "commit": commit,
-        "fold_commits": sorted({v.get("commit", commit) for v in state.get("folds", {}).values()}),
+        "fold_commits": sorted(
+            {state["folds"][f"{s.name}/fold_{f}"].get("commit", commit) for s in runners for f in fold_names}
+        ),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": _machine(),
         "dataset": name,
@@ -449,6 +450,8 @@ def run(
         "splits": splits,
         "sides": {},
     }
+    command = " ".join(["python", "benchmarks/autoseg_vs_nnunet.py", "run", *sys.argv[2:]])
+    report["commands"] = {side.name: command for side in runners}
     ending = experiment.dataset_json["file_ending"]
     for side in runners:
         entry: dict = {"folds": {}, "seconds_per_epoch": [], "peak_rss_mib": []}
@@ -474,13 +477,41 @@ def run(
             pairs = {c: (str(raw / "labelsTs" / f"{c}{ending}"), str(out / f"{c}{ending}")) for c in test_cases}
             entry["test"] = {"dice_per_case": _dice_per_case(pairs, labels), "predict_seconds": test_state["seconds"]}
         report["sides"][side.name] = entry
-    if "nnunetv2" in report["sides"]:
+    if any(isinstance(side, NnUNet) for side in runners):
         report["nnunetv2_evaluator_check"] = _evaluator_check(report, runners, fold_names[0], ending)
+    _keep_earlier_sides(report, results_file)
     report["summary"] = summarise(report)
     results_file.parent.mkdir(parents=True, exist_ok=True)
     results_file.write_text(json.dumps(report, indent=1))
     print(json.dumps(report["summary"], indent=1))
     return str(results_file)
+
+
+# what makes two runs' sides comparable: the same data, plan, folds, schedule and device
+SAME_RUN_KEYS = ("dataset", "configuration", "plans", "planner", "epochs", "iters_per_epoch", "num_workers", "device",
+                 "folds", "splits")  # fmt: skip
+
+
+def _keep_earlier_sides(report: dict, results_file: Path) -> None:
+    """Carry over the sides of an earlier results file that this run did not train (e.g. ``--sides ours --network
+    swin_umamba`` added to an ours + nnunetv2 run), when that run had the same data, plan, folds and schedule; so a
+    comparison can be continued by another session from the committed file alone."""
+    if not results_file.is_file():
+        return
+    earlier = json.loads(results_file.read_text())
+    others = {k: v for k, v in earlier.get("sides", {}).items() if k not in report["sides"]}
+    if not others:
+        return
+    differ = [k for k in SAME_RUN_KEYS if earlier.get(k) != report[k]]
+    if differ:
+        print(f"warning: {results_file}'s sides {sorted(others)} ran with another {', '.join(differ)}: dropped")
+        return
+    report["sides"].update(others)
+    old_commands = earlier.get("commands") or {name: earlier.get("command") for name in earlier["sides"]}
+    report["commands"].update({k: old_commands.get(k) for k in others})
+    report["fold_commits"] = sorted(set(report["fold_commits"]) | set(earlier.get("fold_commits", [earlier["commit"]])))
+    if "nnunetv2" in others and "nnunetv2_evaluator_check" in earlier:
+        report["nnunetv2_evaluator_check"] = earlier["nnunetv2_evaluator_check"]
 
 
 def _evaluator_check(report: dict, runners: list[Side], fold: str, ending: str) -> dict:
@@ -572,12 +603,19 @@ def report(results: str, doc: str = str(DOC)) -> None:
             f"| {side} | {s['fold_dice_mean']:.3f}{sd} | {diff_text} | {test} | {s['seconds_per_epoch']:.1f} | "
             f"{s['peak_rss_mib']} |"
         )
+    commands = data.get("commands") or {side: data["command"] for side in data["sides"]}
+    by_command: dict[str, list[str]] = {}
+    for side, command in commands.items():
+        by_command.setdefault(command, []).append(side)
+    rows.append("")
+    rows += [f"{', '.join(sides)}: `{command}`" for command, sides in by_command.items()]
     rows += [
         "",
-        f"`{data['command']}` (commit {data['commit'][:10]}, {data['date'][:10]}, {data['machine']['cpu']}, "
-        f"{data['machine']['cores']} cores; {data['configuration']}, patch {data['plans']['patch_size']}, batch "
-        f"{data['plans']['batch_size']}, {data['epochs']} epochs x {data['iters_per_epoch']} iterations, "
-        f"{data['num_workers']} data workers, {data['device']}). Curves: `{shown}`.",
+        f"(commits {', '.join(c[:10] for c in data.get('fold_commits', [data['commit']]))}, {data['date'][:10]}, "
+        f"{data['machine']['cpu']}, {data['machine']['cores']} cores; {data['configuration']}, patch "
+        f"{data['plans']['patch_size']}, batch {data['plans']['batch_size']}, {data['epochs']} epochs x "
+        f"{data['iters_per_epoch']} iterations, {data['num_workers']} data workers, {data['device']}). "
+        f"Curves: `{shown}`.",
     ]
     mark = f"autoseg_vs_nnunet:{name}"
     text = Path(doc).read_text()
