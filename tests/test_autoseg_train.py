@@ -73,6 +73,9 @@ def test_run_writes_best_configuration(work, nuclei3d_crop):
         assert prediction.shape == reference.shape  # exported to the input's own array
         assert json.loads((fold / "validation" / f"{val_case}.json").read_text()) == {"spacing": [1.0, 1.0, 1.0]}
         assert (fold / "checkpoints" / "checkpoint_last.pt").is_file()
+        # a 1-epoch run validates once, in validate_fold: its in-training validation is set past the last epoch
+        command = json.loads((fold / "training_complete.json").read_text())["command"]
+        assert command[command.index("--val_interval") + 1] == "2"
         assert any(p.name.startswith("events.out.tfevents") for p in (fold / "logs").iterdir())
         state = torch.load(fold / "model.pt", weights_only=True)
         assert all(isinstance(v, torch.Tensor) for v in state.values())

@@ -293,3 +293,13 @@ def test_nuclei3d_blocks_tile_the_volume():
         np.testing.assert_array_equal(joined, tifffile.imread(quadrants / quadrant))
     for case in ("nuclei3d_b03", "nuclei3d_b10", "nuclei3d_b12"):
         assert read(case, "images").shape == (60, 128, 64) and 0.1 < read(case, "labels").mean() < 0.3
+
+
+def test_lesion_ctmr_joins_the_ct_and_mr_sets():
+    joined, ct, mr = prepared("lesion_ctmr"), prepared("lesion_ct"), prepared("lesion_mr")
+    doc = json.loads((joined / "dataset.json").read_text())
+    assert doc["channel_names"] == {"0": "image"} and doc["numTraining"] == 5  # z-scored, not CT-normalised
+    for source in (ct, mr):
+        for path in sorted(source.glob("*Tr/*.nrrd")):
+            assert (joined / path.parent.name / path.name).read_bytes() == path.read_bytes(), path.name
+    assert len(list(joined.glob("*Tr/*.nrrd"))) == 10

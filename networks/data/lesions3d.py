@@ -27,9 +27,11 @@ from .sources import WHEEL_SHA256, fetch_sdist, read_sdist_member
 __all__ = ["LESION_SETS", "lesion_files"]
 
 PACKAGE = ("pyradiomics", "3.0.1")
-LESION_SETS = {
-    "lesion_ct": ("CT", ("lung1", "lung2")),
-    "lesion_mr": ("MR", ("brain1", "brain2", "breast1")),
+LESION_SETS = {  # name: (channel name, cases, what they are)
+    "lesion_ct": ("CT", ("lung1", "lung2"), "CT"),
+    "lesion_mr": ("MR", ("brain1", "brain2", "breast1"), "MR"),
+    # both together, one z-scored channel: 5 cases (5 folds), two of them 512x512 CT volumes; the smoke-run set
+    "lesion_ctmr": ("image", ("lung1", "lung2", "brain1", "brain2", "breast1"), "CT and MR"),
 }
 LICENCE = (
     "pyradiomics 3.0.1 test data (data/*.nrrd), BSD-3-Clause, Copyright (c) 2016-2020 the pyradiomics "
@@ -38,8 +40,8 @@ LICENCE = (
 
 
 def lesion_files(cache_dir: Path, name: str, prepare_version: str) -> dict[str, bytes]:
-    """All files of ``lesion_ct`` or ``lesion_mr`` (relative path -> bytes)."""
-    channel, cases = LESION_SETS[name]
+    """All files of one of ``LESION_SETS`` (relative path -> bytes)."""
+    channel, cases, kind = LESION_SETS[name]
     sdist = fetch_sdist(cache_dir, *PACKAGE)
     files = {}
     for case in cases:
@@ -52,7 +54,7 @@ def lesion_files(cache_dir: Path, name: str, prepare_version: str) -> dict[str, 
         ["background", "lesion"],
         len(cases),
         ".nrrd",
-        description=f"{len(cases)} real {channel} cases with a binary lesion mask ({', '.join(cases)}); "
+        description=f"{len(cases)} real {kind} cases with a binary lesion mask ({', '.join(cases)}); "
         "anisotropic (slices 2.1-6.5 mm apart). Too few cases to train a useful model: a planning and "
         "pipeline test set.",
         licence=LICENCE,

@@ -201,8 +201,13 @@ def train_fold(
         for name, value in (("epochs", epochs), ("iters_per_epoch", iters_per_epoch), ("num_workers", num_workers)):
             if value is not None:
                 overrides[name] = int(value)
-        if val_interval is not None or epochs is not None:
-            overrides["val_interval"] = int(val_interval or max(1, min(50, int(epochs))))
+        interval = val_interval or (max(1, min(50, int(epochs))) if epochs is not None else None)
+        if interval is not None and validate and epochs is not None and int(interval) >= int(epochs):
+            # the only in-training validation would score the final model, which validate_fold scores right after
+            # (mirroring, input geometry): skip that duplicate pass over the same cases
+            interval = int(epochs) + 1
+        if interval is not None:
+            overrides["val_interval"] = int(interval)
         if resume and checkpoint.is_file():
             overrides["resume"] = True
         overrides.update((progress or FoldProgress(1)).overrides(configuration, fold))
