@@ -590,7 +590,8 @@ def report(results: str, doc: str = str(DOC)) -> None:
         "(5-fold ensemble) | s / epoch | peak RAM (MiB) |",
         "|---|---|---|---|---:|---:|",
     ]
-    for side, s in summary.items():
+    for side in sorted(summary, key=lambda name: (name == "nnunetv2", name != "ours", name)):  # ours first, theirs last
+        s = summary[side]
         sd = f" +- {s['fold_dice_sd']:.3f}" if s["fold_dice_sd"] is not None else ""
         diff = s.get("difference_vs_nnunetv2")
         diff_text = (
@@ -617,14 +618,200 @@ def report(results: str, doc: str = str(DOC)) -> None:
         f"{data['iters_per_epoch']} iterations, {data['num_workers']} data workers, {data['device']}). "
         f"Curves: `{shown}`.",
     ]
-    mark = f"autoseg_vs_nnunet:{name}"
-    text = Path(doc).read_text()
+    _replace_block(Path(doc), f"autoseg_vs_nnunet:{name}", rows)
+
+
+# nnunetv2's side of ``throughput``, run by nnunetv2's venv: its trainer's own training data loader (nnUNetDataLoader +
+# its default augmentation in NonDetMultiThreadedAugmenter workers), then its predictor on the test images
+NNUNET_THROUGHPUT = """
+import json, os, sys, time, torch
+from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
+from nnunetv2.run.run_training import get_trainer_from_args
+dataset_id, plans_name, configuration, fold, batches, images, out, model_dir = sys.argv[1:]
+trainer = get_trainer_from_args(dataset_id, configuration, int(fold), "nnUNetTrainer", plans_name,
+                                device=torch.device("cpu"))
+trainer.initialize()  # sets the batch size and the dataset class, as on_train_start does before its loaders
+loader, val_loader = trainer.get_dataloaders()
+next(loader)  # workers started and their queues filled once
+start = time.perf_counter()
+for _ in range(int(batches)):
+    next(loader)
+loading = time.perf_counter() - start
+for augmenter in (loader, val_loader):
+    getattr(augmenter, "_finish", lambda: None)()
+predictor = nnUNetPredictor(tile_step_size=0.5, use_gaussian=True, use_mirroring=True,
+                            perform_everything_on_device=False, device=torch.device("cpu"), verbose=False,
+                            verbose_preprocessing=False, allow_tqdm=False)
+predictor.initialize_from_trained_model_folder(model_dir, use_folds=(int(fold),),
+                                               checkpoint_name="checkpoint_final.pth")
+start = time.perf_counter()
+predictor.predict_from_files(images, out, save_probabilities=False, overwrite=True, num_processes_preprocessing=1,
+                             num_processes_segmentation_export=1)
+predicting = time.perf_counter() - start
+axes = list(predictor.allowed_mirroring_axes or [])
+print("THROUGHPUT " + json.dumps({"loading_seconds": loading, "batch_size": trainer.batch_size,
+                                  "predict_seconds": predicting, "mirror_axes": axes}))
+sys.stdout.flush()
+os._exit(0)
+"""
+
+
+def _ours_throughput(experiment: Experiment, raw: Path, configuration: str, fold: str, batches: int, workers: int,
+                     out: Path) -> dict:  # fmt: skip
+    """Our side of ``throughput``, in this process: the generated bundle's training data loader (``train#dataloader``:
+    patch sampler + augmentation in DataLoader workers), then ``predict_cases`` with the fold's model."""
+    import torch
+    from monai.bundle import ConfigParser
+
+    from networks.apps.autoseg.predict import ConfigurationModel, group_channel_files, predict_cases
+
+    bundle = experiment.bundle_dir(configuration)
+    parser = ConfigParser()
+    parser.read_config(str(bundle / "configs" / "train.json"))
+    parser.update(
+        {
+            "bundle_root": str(bundle),
+            "preprocessed_dir": str(experiment.preprocessed_dir(configuration)),
+            "splits_file": str(experiment.splits_file),
+            "fold": fold,
+            "num_workers": workers,
+            "iters_per_epoch": batches + 1,
+        }
+    )
+    loader = iter(parser.get_parsed_content("train#dataloader"))
+    batch_size = parser.get_parsed_content("batch_size")
+    next(loader)  # workers started once
+    start = time.perf_counter()
+    for _ in range(batches):
+        next(loader)
+    loading = time.perf_counter() - start
+    del loader
+    model = ConfigurationModel(str(bundle), [str(experiment.fold_dir(configuration, fold) / "model.pt")])
+    model.load(torch.device("cpu"))
+    cases = group_channel_files(raw / "imagesTs", len(experiment.dataset_json["channel_names"]),
+                                experiment.dataset_json["file_ending"])  # fmt: skip
+    start = time.perf_counter()
+    predict_cases(cases, out, [model], device="cpu")
+    predicting = time.perf_counter() - start
+    axes = list(range(len(model.patch_size)))  # window_inferer mirrors every spatial axis of the patch
+    return {"loading_seconds": loading, "batch_size": batch_size, "predict_seconds": predicting, "mirror_axes": axes}
+
+
+def throughput(
+    dataset: str = "nuclei2d_nnunet",
+    configuration: str = "2d",
+    fold: str = "0",
+    batches: int = 400,
+    num_workers: int = 2,
+    out_dir: str | None = None,
+    results: str | None = None,
+) -> str:
+    """Each side's data pipeline and predictor alone, on the plan, fold and trained models of a finished ``run``:
+
+    (a) training batches per second of each side's own loader and augmentation (no network), after a first batch
+    that starts the workers; same plan (patch, batch size), fold and number of workers;
+    (b) seconds per test case of each side's predictor with the fold's trained model (same architecture from the
+    same plan): Gaussian sliding window with step 0.5, mirroring over the plan's axes, export to the input's format
+    included; loading the model and starting the process not included.
+
+    Each measurement runs alone; the results file is ``docs/results/autoseg_throughput_<dataset>.json``, rendered
+    into docs/autoseg.md by ``report``'s sibling ``report_throughput``.
+    """
+    commit = _commit()
+    raw = _dataset_dir(dataset)
+    root = Path(out_dir or REPO / "runs" / "autoseg_vs_nnunet" / raw.name).resolve()
+    results_file = Path(results or REPO / "docs" / "results" / f"autoseg_throughput_{raw.name}.json")
+    fold = str(fold)
+    experiment = Experiment(root / "ours")
+    plans = experiment.plans
+    common = dict(epochs=0, iters=0, workers=num_workers, device="cpu")
+    nnunet = NnUNet(root, raw, configuration, python=nnunet_python(), plans_name=plans["plans_name"], **common)
+    model_dir = nnunet.fold_dir(fold).parent
+    for needed in (
+        experiment.fold_dir(configuration, fold) / "model.pt",
+        model_dir / f"fold_{fold}" / "checkpoint_final.pth",
+    ):
+        if not needed.is_file():
+            raise SystemExit(
+                f"error: {needed} is missing: run `run --dataset {dataset} --folds {fold}` into {root} first"
+            )
+    tests = len(list((raw / "imagesTs").glob("*_0000*")))
+    scratch = root / "throughput"
+    shutil.rmtree(scratch, ignore_errors=True)
+    print("+ ours: data loader, then predictor", flush=True)
+    ours = _ours_throughput(experiment, raw, configuration, fold, batches, num_workers, scratch / "ours")
+    cmd = [nnunet.python, "-c", NNUNET_THROUGHPUT, str(DATASET_ID), nnunet.plans_name, configuration, fold]
+    cmd += [str(batches)]
+    cmd += [str(raw / "imagesTs"), str(scratch / "nnunetv2"), str(model_dir)]
+    print("+ nnunetv2: data loader, then predictor", flush=True)
+    proc = subprocess.run(cmd, env=nnunet.env, capture_output=True, text=True)
+    line = [t for t in proc.stdout.splitlines() if t.startswith("THROUGHPUT ")]
+    if proc.returncode != 0 or not line:
+        raise RuntimeError(f"nnunetv2's side failed (exit {proc.returncode}):\n{(proc.stdout + proc.stderr)[-3000:]}")
+    theirs = json.loads(line[-1][len("THROUGHPUT ") :])
+    sides = {}
+    for name, value in (("ours", ours), ("nnunetv2", theirs)):
+        sides[name] = {
+            "batches_per_second": batches / value["loading_seconds"],
+            "patches_per_second": batches * value["batch_size"] / value["loading_seconds"],
+            "predict_seconds_per_case": value["predict_seconds"] / tests,
+            **value,
+        }
+    report = {
+        "command": " ".join(["python", "benchmarks/autoseg_vs_nnunet.py", "throughput", *sys.argv[2:]]),
+        "commit": commit,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "dataset": raw.name,
+        "configuration": configuration,
+        "plans": {k: plans["configurations"][configuration].get(k) for k in ("patch_size", "batch_size", "spacing")},
+        "fold": fold,
+        "batches": batches,
+        "num_workers": num_workers,
+        "test_cases": tests,
+        "sides": sides,
+        "ratios_ours_over_nnunetv2": {
+            "patches_per_second": sides["ours"]["patches_per_second"] / sides["nnunetv2"]["patches_per_second"],
+            "predict_seconds_per_case": sides["ours"]["predict_seconds_per_case"]
+            / sides["nnunetv2"]["predict_seconds_per_case"],
+        },
+    }
+    results_file.parent.mkdir(parents=True, exist_ok=True)
+    results_file.write_text(json.dumps(report, indent=1))
+    print(json.dumps({k: report[k] for k in ("sides", "ratios_ours_over_nnunetv2")}, indent=1))
+    return str(results_file)
+
+
+def report_throughput(results: str, doc: str = str(DOC)) -> None:
+    """Render a ``throughput`` results file into ``doc`` between its ``autoseg_throughput:<dataset>`` markers."""
+    data = json.loads(Path(results).read_text())
+    rows = [
+        "| side | training patches / s (loader + augmentation, no network) | prediction s / case (window, mirroring, "
+        "export) |",
+        "|---|---:|---:|",
+    ]
+    for side, s in data["sides"].items():
+        rows.append(f"| {side} | {s['patches_per_second']:.1f} | {s['predict_seconds_per_case']:.1f} |")
+    ratio = data["ratios_ours_over_nnunetv2"]
+    rows.append(f"| ours / nnunetv2 | {ratio['patches_per_second']:.2f} | {ratio['predict_seconds_per_case']:.2f} |")
+    rows += [
+        "",
+        f"`{data['command']}` (commit {data['commit'][:10]}, {data['date'][:10]}, {data['machine']['cpu']}, "
+        f"{data['machine']['cores']} cores; {data['configuration']}, patch {data['plans']['patch_size']}, batch "
+        f"{data['plans']['batch_size']}, {data['num_workers']} data workers, {data['batches']} batches after the "
+        f"first, fold {data['fold']}'s model on {data['test_cases']} test cases).",
+    ]
+    _replace_block(Path(doc), f"autoseg_throughput:{data['dataset']}", rows)
+
+
+def _replace_block(doc: Path, mark: str, rows: list[str]) -> None:
+    text = doc.read_text()
     start, end = f"<!-- {mark} -->", f"<!-- /{mark} -->"
     if start not in text:
-        raise SystemExit(f"error: {doc} has no '{start}' ... '{end}' block for this dataset")
+        raise SystemExit(f"error: {doc} has no '{start}' ... '{end}' block")
     head, rest = text.split(start, 1)
-    Path(doc).write_text(f"{head}{start}\n" + "\n".join(rows) + f"\n{end}{rest.split(end, 1)[1]}")
+    doc.write_text(f"{head}{start}\n" + "\n".join(rows) + f"\n{end}{rest.split(end, 1)[1]}")
 
 
 if __name__ == "__main__":
-    fire.Fire({"run": run, "report": report})
+    fire.Fire({"run": run, "report": report, "throughput": throughput, "report_throughput": report_throughput})
