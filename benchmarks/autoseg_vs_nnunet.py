@@ -627,16 +627,18 @@ NNUNET_THROUGHPUT = """
 import json, os, sys, time, torch
 from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
 from nnunetv2.run.run_training import get_trainer_from_args
-dataset_id, plans_name, configuration, fold, batches, images, out, model_dir = sys.argv[1:]
+dataset_id, plans_name, configuration, fold, batches, repeats, images, out, model_dir = sys.argv[1:]
 trainer = get_trainer_from_args(dataset_id, configuration, int(fold), "nnUNetTrainer", plans_name,
                                 device=torch.device("cpu"))
 trainer.initialize()  # sets the batch size and the dataset class, as on_train_start does before its loaders
 loader, val_loader = trainer.get_dataloaders()
 next(loader)  # workers started and their queues filled once
-start = time.perf_counter()
-for _ in range(int(batches)):
-    next(loader)
-loading = time.perf_counter() - start
+loading = []
+for _ in range(int(repeats)):
+    start = time.perf_counter()
+    for _ in range(int(batches)):
+        next(loader)
+    loading.append(time.perf_counter() - start)
 for augmenter in (loader, val_loader):
     getattr(augmenter, "_finish", lambda: None)()
 predictor = nnUNetPredictor(tile_step_size=0.5, use_gaussian=True, use_mirroring=True,
@@ -656,8 +658,8 @@ os._exit(0)
 """
 
 
-def _ours_throughput(experiment: Experiment, raw: Path, configuration: str, fold: str, batches: int, workers: int,
-                     out: Path) -> dict:  # fmt: skip
+def _ours_throughput(experiment: Experiment, raw: Path, configuration: str, fold: str, batches: int, repeats: int,
+                     workers: int, out: Path) -> dict:  # fmt: skip
     """Our side of ``throughput``, in this process: the generated bundle's training data loader (``train#dataloader``:
     patch sampler + augmentation in DataLoader workers), then ``predict_cases`` with the fold's model."""
     import torch
@@ -675,16 +677,18 @@ def _ours_throughput(experiment: Experiment, raw: Path, configuration: str, fold
             "splits_file": str(experiment.splits_file),
             "fold": fold,
             "num_workers": workers,
-            "iters_per_epoch": batches + 1,
+            "iters_per_epoch": batches * repeats + 1,
         }
     )
     loader = iter(parser.get_parsed_content("train#dataloader"))
     batch_size = parser.get_parsed_content("batch_size")
     next(loader)  # workers started once
-    start = time.perf_counter()
-    for _ in range(batches):
-        next(loader)
-    loading = time.perf_counter() - start
+    loading = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(batches):
+            next(loader)
+        loading.append(time.perf_counter() - start)
     del loader
     model = ConfigurationModel(str(bundle), [str(experiment.fold_dir(configuration, fold) / "model.pt")])
     model.load(torch.device("cpu"))
@@ -702,6 +706,7 @@ def throughput(
     configuration: str = "2d",
     fold: str = "0",
     batches: int = 400,
+    repeats: int = 3,
     num_workers: int = 2,
     out_dir: str | None = None,
     results: str | None = None,
@@ -709,7 +714,8 @@ def throughput(
     """Each side's data pipeline and predictor alone, on the plan, fold and trained models of a finished ``run``:
 
     (a) training batches per second of each side's own loader and augmentation (no network), after a first batch
-    that starts the workers; same plan (patch, batch size), fold and number of workers;
+    that starts the workers: the median of ``repeats`` timings of ``batches`` batches in a row from one loader;
+    same plan (patch, batch size), fold and number of workers;
     (b) seconds per test case of each side's predictor with the fold's trained model (same architecture from the
     same plan): Gaussian sliding window with step 0.5, mirroring over the plan's axes, export to the input's format
     included; loading the model and starting the process not included.
@@ -739,9 +745,9 @@ def throughput(
     scratch = root / "throughput"
     shutil.rmtree(scratch, ignore_errors=True)
     print("+ ours: data loader, then predictor", flush=True)
-    ours = _ours_throughput(experiment, raw, configuration, fold, batches, num_workers, scratch / "ours")
+    ours = _ours_throughput(experiment, raw, configuration, fold, batches, repeats, num_workers, scratch / "ours")
     cmd = [nnunet.python, "-c", NNUNET_THROUGHPUT, str(DATASET_ID), nnunet.plans_name, configuration, fold]
-    cmd += [str(batches)]
+    cmd += [str(batches), str(repeats)]
     cmd += [str(raw / "imagesTs"), str(scratch / "nnunetv2"), str(model_dir)]
     print("+ nnunetv2: data loader, then predictor", flush=True)
     proc = subprocess.run(cmd, env=nnunet.env, capture_output=True, text=True)
@@ -752,8 +758,9 @@ def throughput(
     sides = {}
     for name, value in (("ours", ours), ("nnunetv2", theirs)):
         sides[name] = {
-            "batches_per_second": batches / value["loading_seconds"],
-            "patches_per_second": batches * value["batch_size"] / value["loading_seconds"],
+            "batches_per_second": batches / float(np.median(value["loading_seconds"])),
+            "patches_per_second": batches * value["batch_size"] / float(np.median(value["loading_seconds"])),
+            "patches_per_second_repeats": [batches * value["batch_size"] / s for s in value["loading_seconds"]],
             "predict_seconds_per_case": value["predict_seconds"] / tests,
             **value,
         }
@@ -767,6 +774,7 @@ def throughput(
         "plans": {k: plans["configurations"][configuration].get(k) for k in ("patch_size", "batch_size", "spacing")},
         "fold": fold,
         "batches": batches,
+        "repeats": repeats,
         "num_workers": num_workers,
         "test_cases": tests,
         "sides": sides,
@@ -786,20 +794,24 @@ def report_throughput(results: str, doc: str = str(DOC)) -> None:
     """Render a ``throughput`` results file into ``doc`` between its ``autoseg_throughput:<dataset>`` markers."""
     data = json.loads(Path(results).read_text())
     rows = [
-        "| side | training patches / s (loader + augmentation, no network) | prediction s / case (window, mirroring, "
-        "export) |",
+        "| side | training patches / s (loader + augmentation, no network; median [range] of the repeats) | prediction "
+        "s / case (window, mirroring, export) |",
         "|---|---:|---:|",
     ]
     for side, s in data["sides"].items():
-        rows.append(f"| {side} | {s['patches_per_second']:.1f} | {s['predict_seconds_per_case']:.1f} |")
+        spread = s.get("patches_per_second_repeats", [s["patches_per_second"]])
+        rows.append(
+            f"| {side} | {s['patches_per_second']:.1f} [{min(spread):.1f}, {max(spread):.1f}] | "
+            f"{s['predict_seconds_per_case']:.1f} |"
+        )
     ratio = data["ratios_ours_over_nnunetv2"]
     rows.append(f"| ours / nnunetv2 | {ratio['patches_per_second']:.2f} | {ratio['predict_seconds_per_case']:.2f} |")
     rows += [
         "",
         f"`{data['command']}` (commit {data['commit'][:10]}, {data['date'][:10]}, {data['machine']['cpu']}, "
         f"{data['machine']['cores']} cores; {data['configuration']}, patch {data['plans']['patch_size']}, batch "
-        f"{data['plans']['batch_size']}, {data['num_workers']} data workers, {data['batches']} batches after the "
-        f"first, fold {data['fold']}'s model on {data['test_cases']} test cases).",
+        f"{data['plans']['batch_size']}, {data['num_workers']} data workers, {data.get('repeats', 1)} x "
+        f"{data['batches']} batches after the first, fold {data['fold']}'s model on {data['test_cases']} test cases).",
     ]
     _replace_block(Path(doc), f"autoseg_throughput:{data['dataset']}", rows)
 
