@@ -370,8 +370,14 @@ def run(
     device: str = "cpu",
     out_dir: str | None = None,
     results: str | None = None,
+    plans_file: str | None = None,
 ) -> str:
-    """Compare the trainers on one dataset; write (and return the path of) the results JSON."""
+    """Compare the trainers on one dataset; write (and return the path of) the results JSON.
+
+    The plans used are saved beside the results (``<results>.plans.json``). ``--plans_file`` trains with a given
+    plans file instead of planning: the CPU planner sizes the patch from a timing of the machine it runs on, so a
+    table row is reproduced on another machine with the plans file saved by the run that made it.
+    """
     commit = _commit()  # the code that trains, taken before anything runs
     raw = _dataset_dir(dataset)
     name = raw.name
@@ -392,7 +398,15 @@ def run(
 
     # one plan (ours) and one split for both sides
     work = root / "ours"
-    if not (work / "plans.json").is_file():
+    if plans_file is not None:
+        given = json.loads(Path(plans_file).read_text())
+        if (work / "plans.json").is_file() and json.loads((work / "plans.json").read_text()) != given:
+            raise SystemExit(
+                f"error: {work / 'plans.json'} differs from --plans_file {plans_file}; use another --out_dir"
+            )
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "plans.json").write_text(json.dumps(given, indent=1))
+    elif not (work / "plans.json").is_file():
         workflow.plan(str(raw), str(work), planner=planner, seconds_per_iteration=seconds_per_iteration)
     workflow.preprocess(str(raw), str(work), configurations=[configuration])
     experiment = Experiment(work)
@@ -483,6 +497,7 @@ def run(
     report["summary"] = summarise(report)
     results_file.parent.mkdir(parents=True, exist_ok=True)
     results_file.write_text(json.dumps(report, indent=1))
+    shutil.copyfile(work / "plans.json", results_file.with_suffix(".plans.json"))
     print(json.dumps(report["summary"], indent=1))
     return str(results_file)
 
