@@ -269,7 +269,7 @@ class NnUNet(Side):
             nnUNet_preprocessed=str(base / "preprocessed"),
             nnUNet_results=str(base / "results"),
             nnUNet_n_proc_DA=str(self.workers),
-            nnUNet_def_n_proc=str(max(1, self.workers)),
+            nnUNet_def_n_proc=str(os.cpu_count() or 1),  # its predictor's torch threads: all cores, as ours
             ZOO_HARNESS_EPOCHS=str(self.epochs),
             ZOO_HARNESS_ITERS=str(self.iters),
             PYTHONWARNINGS="ignore",
@@ -287,8 +287,12 @@ class NnUNet(Side):
             link.symlink_to(self.raw, target_is_directory=True)
         pre = base / "preprocessed" / self.dataset_name
         data_id = plans["configurations"][self.configuration]["data_identifier"]
-        if (pre / data_id).is_dir() and (pre / "splits_final.json").is_file():
+        theirs = dict(plans, dataset_name=self.dataset_name)
+        given = pre / f"{self.plans_name}.json"
+        same_plans = given.is_file() and json.loads(given.read_text()) == theirs
+        if same_plans and (pre / data_id).is_dir() and (pre / "splits_final.json").is_file():
             return None
+        shutil.rmtree(pre / data_id, ignore_errors=True)  # preprocessed with other plans
         pre.mkdir(parents=True, exist_ok=True)
         result = timed(
             [self.tool("nnUNetv2_extract_fingerprint"), "-d", str(DATASET_ID), "-np", "2"],
@@ -296,8 +300,7 @@ class NnUNet(Side):
             env=self.env,
         )
         shutil.copyfile(self.raw / "dataset.json", pre / "dataset.json")  # as nnUNetv2_plan_experiment does
-        theirs = dict(plans, dataset_name=self.dataset_name)
-        (pre / f"{self.plans_name}.json").write_text(json.dumps(theirs, indent=1))
+        given.write_text(json.dumps(theirs, indent=1))
         preprocess = [self.tool("nnUNetv2_preprocess"), "-d", str(DATASET_ID), "-plans_name", self.plans_name]
         preprocess += ["-c", self.configuration, "-np", "2"]
         result = timed(preprocess, logs / "nnunetv2_preprocess.log", env=self.env)
@@ -404,8 +407,9 @@ def run(
             raise SystemExit(
                 f"error: {work / 'plans.json'} differs from --plans_file {plans_file}; use another --out_dir"
             )
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "plans.json").write_text(json.dumps(given, indent=1))
+        if not (work / "plans.json").is_file():
+            work.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(plans_file, work / "plans.json")
     elif not (work / "plans.json").is_file():
         workflow.plan(str(raw), str(work), planner=planner, seconds_per_iteration=seconds_per_iteration)
     workflow.preprocess(str(raw), str(work), configurations=[configuration])
@@ -456,6 +460,7 @@ def run(
         "configuration": configuration,
         "plans": {k: plans["configurations"][configuration].get(k) for k in ("patch_size", "batch_size", "spacing")},
         "planner": planner,
+        "plans_file": plans_file,
         "epochs": epochs,
         "iters_per_epoch": iters_per_epoch,
         "num_workers": num_workers,
@@ -466,6 +471,8 @@ def run(
     }
     command = " ".join(["python", "benchmarks/autoseg_vs_nnunet.py", "run", *sys.argv[2:]])
     report["commands"] = {side.name: command for side in runners}
+    # when and where each side trained: a later arm may run on another day and machine than the sides it joins
+    report["side_runs"] = {side.name: {"date": report["date"], "machine": report["machine"]} for side in runners}
     ending = experiment.dataset_json["file_ending"]
     for side in runners:
         entry: dict = {"folds": {}, "seconds_per_epoch": [], "peak_rss_mib": []}
@@ -524,6 +531,10 @@ def _keep_earlier_sides(report: dict, results_file: Path) -> None:
     report["sides"].update(others)
     old_commands = earlier.get("commands") or {name: earlier.get("command") for name in earlier["sides"]}
     report["commands"].update({k: old_commands.get(k) for k in others})
+    old_runs = earlier.get("side_runs", {})
+    report["side_runs"].update(
+        {k: old_runs.get(k, {"date": earlier["date"], "machine": earlier["machine"]}) for k in others}
+    )
     report["fold_commits"] = sorted(set(report["fold_commits"]) | set(earlier.get("fold_commits", [earlier["commit"]])))
     if "nnunetv2" in others and "nnunetv2_evaluator_check" in earlier:
         report["nnunetv2_evaluator_check"] = earlier["nnunetv2_evaluator_check"]
@@ -624,10 +635,17 @@ def report(results: str, doc: str = str(DOC)) -> None:
     for side, command in commands.items():
         by_command.setdefault(command, []).append(side)
     rows.append("")
-    rows += [f"{', '.join(sides)}: `{command}`" for command, sides in by_command.items()]
+    runs = data.get("side_runs", {})
+
+    def where(side: str) -> str:
+        run = runs.get(side)
+        return f" ({run['date'][:10]}, {run['machine']['cpu']})" if run else ""
+
+    rows += [f"{', '.join(s + where(s) for s in sides)}: `{command}`" for command, sides in by_command.items()]
     rows += [
         "",
-        f"(commits {', '.join(c[:10] for c in data.get('fold_commits', [data['commit']]))}, {data['date'][:10]}, "
+        f"(commits {', '.join(_short(c) for c in data.get('fold_commits', [data['commit']]))}, "
+        f"latest run {data['date'][:10]}, "
         f"{data['machine']['cpu']}, {data['machine']['cores']} cores; {data['configuration']}, patch "
         f"{data['plans']['patch_size']}, batch {data['plans']['batch_size']}, {data['epochs']} epochs x "
         f"{data['iters_per_epoch']} iterations, {data['num_workers']} data workers, {data['device']}). "
@@ -637,7 +655,8 @@ def report(results: str, doc: str = str(DOC)) -> None:
 
 
 # nnunetv2's side of ``throughput``, run by nnunetv2's venv: its trainer's own training data loader (nnUNetDataLoader +
-# its default augmentation in NonDetMultiThreadedAugmenter workers), then its predictor on the test images
+# its default augmentation in NonDetMultiThreadedAugmenter workers), then its predictor on the test images (its
+# in-process path, as ours; nnUNetv2_predict also overlaps reading and export with inference in worker processes)
 NNUNET_THROUGHPUT = """
 import json, os, sys, time, torch
 from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
@@ -661,9 +680,8 @@ predictor = nnUNetPredictor(tile_step_size=0.5, use_gaussian=True, use_mirroring
                             verbose_preprocessing=False, allow_tqdm=False)
 predictor.initialize_from_trained_model_folder(model_dir, use_folds=(int(fold),),
                                                checkpoint_name="checkpoint_final.pth")
-start = time.perf_counter()
-predictor.predict_from_files(images, out, save_probabilities=False, overwrite=True, num_processes_preprocessing=1,
-                             num_processes_segmentation_export=1)
+start = time.perf_counter()  # in this process, as ours: no worker start-up inside the timing
+predictor.predict_from_files_sequential(images, out, save_probabilities=False, overwrite=True)
 predicting = time.perf_counter() - start
 axes = list(predictor.allowed_mirroring_axes or [])
 print("THROUGHPUT " + json.dumps({"loading_seconds": loading, "batch_size": trainer.batch_size,
@@ -680,7 +698,7 @@ def _ours_throughput(experiment: Experiment, raw: Path, configuration: str, fold
     import torch
     from monai.bundle import ConfigParser
 
-    from networks.apps.autoseg.predict import ConfigurationModel, group_channel_files, predict_cases
+    from networks.apps.autoseg.predict import ConfigurationModel, group_channel_files, predict_cases, window_inferer
 
     bundle = experiment.bundle_dir(configuration)
     parser = ConfigParser()
@@ -704,7 +722,7 @@ def _ours_throughput(experiment: Experiment, raw: Path, configuration: str, fold
         for _ in range(batches):
             next(loader)
         loading.append(time.perf_counter() - start)
-    del loader
+    del loader, parser  # the parser holds the DataLoader and its persistent workers
     model = ConfigurationModel(str(bundle), [str(experiment.fold_dir(configuration, fold) / "model.pt")])
     model.load(torch.device("cpu"))
     cases = group_channel_files(raw / "imagesTs", len(experiment.dataset_json["channel_names"]),
@@ -712,7 +730,8 @@ def _ours_throughput(experiment: Experiment, raw: Path, configuration: str, fold
     start = time.perf_counter()
     predict_cases(cases, out, [model], device="cpu")
     predicting = time.perf_counter() - start
-    axes = list(range(len(model.patch_size)))  # window_inferer mirrors every spatial axis of the patch
+    inferer = window_inferer(model.patch_size)  # what predict_cases mirrors, in the patch's axes
+    axes = [a - (3 - len(model.patch_size)) for a in inferer.spatial_axes]
     return {"loading_seconds": loading, "batch_size": batch_size, "predict_seconds": predicting, "mirror_axes": axes}
 
 
@@ -743,6 +762,11 @@ def throughput(
     root = Path(out_dir or REPO / "runs" / "autoseg_vs_nnunet" / raw.name).resolve()
     results_file = Path(results or REPO / "docs" / "results" / f"autoseg_throughput_{raw.name}.json")
     fold = str(fold)
+    if not fold.isdigit():
+        raise SystemExit(f"error: --fold must be one cross-validation fold (0, 1, ...), got {fold!r}")
+    tests = len(list((raw / "imagesTs").glob("*_0000*")))
+    if not tests:
+        raise SystemExit(f"error: {raw / 'imagesTs'} has no <case>_0000 files to time the predictors on")
     experiment = Experiment(root / "ours")
     plans = experiment.plans
     common = dict(epochs=0, iters=0, workers=num_workers, device="cpu")
@@ -756,7 +780,6 @@ def throughput(
             raise SystemExit(
                 f"error: {needed} is missing: run `run --dataset {dataset} --folds {fold}` into {root} first"
             )
-    tests = len(list((raw / "imagesTs").glob("*_0000*")))
     scratch = root / "throughput"
     shutil.rmtree(scratch, ignore_errors=True)
     print("+ ours: data loader, then predictor", flush=True)
@@ -820,15 +843,24 @@ def report_throughput(results: str, doc: str = str(DOC)) -> None:
             f"{s['predict_seconds_per_case']:.1f} |"
         )
     ratio = data["ratios_ours_over_nnunetv2"]
-    rows.append(f"| ours / nnunetv2 | {ratio['patches_per_second']:.2f} | {ratio['predict_seconds_per_case']:.2f} |")
+    rows.append(
+        f"| ours / nnunetv2 | {ratio['patches_per_second']:.2f} (above 1: ours faster) | "
+        f"{ratio['predict_seconds_per_case']:.2f} (below 1: ours faster) |"
+    )
     rows += [
         "",
-        f"`{data['command']}` (commit {data['commit'][:10]}, {data['date'][:10]}, {data['machine']['cpu']}, "
+        f"`{data['command']}` (commit {_short(data['commit'])}, {data['date'][:10]}, {data['machine']['cpu']}, "
         f"{data['machine']['cores']} cores; {data['configuration']}, patch {data['plans']['patch_size']}, batch "
         f"{data['plans']['batch_size']}, {data['num_workers']} data workers, {data.get('repeats', 1)} x "
         f"{data['batches']} batches after the first, fold {data['fold']}'s model on {data['test_cases']} test cases).",
     ]
     _replace_block(Path(doc), f"autoseg_throughput:{data['dataset']}", rows)
+
+
+def _short(commit: str) -> str:
+    """A commit as a table shows it: 10 hex digits, keeping a ``+uncommitted`` flag."""
+    head, _, flag = commit.partition("+")
+    return head[:10] + (f"+{flag}" if flag else "")
 
 
 def _replace_block(doc: Path, mark: str, rows: list[str]) -> None:

@@ -52,13 +52,19 @@ def test_one_fold_with_both_trainers(tmp_path):
     )
     assert not math.isnan(report["summary"]["nnunetv2"]["fold_dice_mean"])
 
-    # a later run with another arm adds it to the same file and keeps the two sides it did not retrain
-    arm = cmd + ["--sides", "ours", "--network", "swin_umamba"]
+    # the run's plans are saved beside its results; a later run with another arm, given those plans, adds it to the
+    # same file and keeps the two sides it did not retrain
+    saved = results.with_suffix(".plans.json")
+    assert json.loads(saved.read_text()) == json.loads((tmp_path / "run" / "ours" / "plans.json").read_text())
+    arm = cmd + ["--sides", "ours", "--network", "swin_umamba", "--plans_file", str(saved)]
     proc = warm_python.run(arm, timeout=1200)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     merged = json.loads(results.read_text())
     assert set(merged["sides"]) == {"ours", "nnunetv2", "ours_swin_umamba"}
     assert merged["sides"]["nnunetv2"] == report["sides"]["nnunetv2"]
+    assert merged["side_runs"]["nnunetv2"] == report["side_runs"]["nnunetv2"] and set(merged["side_runs"]) == set(
+        merged["sides"]
+    )
     assert "--network swin_umamba" in merged["commands"]["ours_swin_umamba"]
     assert "swin_umamba" not in merged["commands"]["nnunetv2"]
     assert merged["nnunetv2_evaluator_check"] == check
