@@ -680,6 +680,7 @@ predictor = nnUNetPredictor(tile_step_size=0.5, use_gaussian=True, use_mirroring
                             verbose_preprocessing=False, allow_tqdm=False)
 predictor.initialize_from_trained_model_folder(model_dir, use_folds=(int(fold),),
                                                checkpoint_name="checkpoint_final.pth")
+os.makedirs(out, exist_ok=True)  # the sequential path does not create it
 start = time.perf_counter()  # in this process, as ours: no worker start-up inside the timing
 predictor.predict_from_files_sequential(images, out, save_probabilities=False, overwrite=True)
 predicting = time.perf_counter() - start
