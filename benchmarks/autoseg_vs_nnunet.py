@@ -458,7 +458,7 @@ def run(
         "machine": _machine(),
         "dataset": name,
         "configuration": configuration,
-        "plans": {k: plans["configurations"][configuration].get(k) for k in ("patch_size", "batch_size", "spacing")},
+        "plans": _plan_summary(plans, configuration),
         "planner": planner,
         "plans_file": plans_file,
         "epochs": epochs,
@@ -796,9 +796,10 @@ def throughput(
     theirs = json.loads(line[-1][len("THROUGHPUT ") :])
     sides = {}
     for name, value in (("ours", ours), ("nnunetv2", theirs)):
+        seconds = float(np.median(value["loading_seconds"]))
         sides[name] = {
-            "batches_per_second": batches / float(np.median(value["loading_seconds"])),
-            "patches_per_second": batches * value["batch_size"] / float(np.median(value["loading_seconds"])),
+            "batches_per_second": batches / seconds,
+            "patches_per_second": batches * value["batch_size"] / seconds,
             "patches_per_second_repeats": [batches * value["batch_size"] / s for s in value["loading_seconds"]],
             "predict_seconds_per_case": value["predict_seconds"] / tests,
             **value,
@@ -810,7 +811,7 @@ def throughput(
         "machine": _machine(),
         "dataset": raw.name,
         "configuration": configuration,
-        "plans": {k: plans["configurations"][configuration].get(k) for k in ("patch_size", "batch_size", "spacing")},
+        "plans": _plan_summary(plans, configuration),
         "fold": fold,
         "batches": batches,
         "repeats": repeats,
@@ -856,6 +857,11 @@ def report_throughput(results: str, doc: str = str(DOC)) -> None:
         f"{data['batches']} batches after the first, fold {data['fold']}'s model on {data['test_cases']} test cases).",
     ]
     _replace_block(Path(doc), f"autoseg_throughput:{data['dataset']}", rows)
+
+
+def _plan_summary(plans: dict, configuration: str) -> dict:
+    """What a results file records of the plan: what decides the network and its input."""
+    return {k: plans["configurations"][configuration].get(k) for k in ("patch_size", "batch_size", "spacing")}
 
 
 def _short(commit: str) -> str:
