@@ -701,7 +701,7 @@ def _ours_throughput(experiment: Experiment, raw: Path, configuration: str, fold
 
     from networks.apps.autoseg.predict import ConfigurationModel, group_channel_files, predict_cases, window_inferer
 
-    bundle = experiment.bundle_dir(configuration)
+    bundle = experiment.write_bundle(configuration)  # the current code's augmentation; the trained model is kept
     parser = ConfigParser()
     parser.read_config(str(bundle / "configs" / "train.json"))
     parser.update(

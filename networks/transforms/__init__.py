@@ -25,6 +25,7 @@ from .instances import (
     split_foreground,
 )
 from .radiograph import LoadMaskStackd, LoadRadiograph, LoadRadiographd
+from .spatial import RandRotateScaleCropd
 
 __all__ = [
     "LoadRadiograph",
@@ -35,6 +36,7 @@ __all__ = [
     "RGBToLuminanced",
     "SelectFullResolution",
     "SelectFullResolutiond",
+    "RandRotateScaleCropd",
     "CheckInput",
     "CheckInputd",
     "check_datalist",

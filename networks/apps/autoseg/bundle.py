@@ -40,7 +40,7 @@ TEMPLATE_DIR = REPO / "configs" / "autoseg"
 SHARED_2D_DIR = REPO / "configs" / "segmentation_2d"  # logging.conf and the multi-GPU fragment are shared
 NETWORKS = ("auto", "plain_conv_unet", "residual_encoder_unet", "swin_umamba")
 SWIN_UMAMBA_MULTIPLE = 32  # the VMamba encoder downsamples by 32
-ZOOM_RANGE = [round(1 / 1.4, 4), round(1 / 0.7, 4)]  # nnU-Net scales coordinates by (0.7, 1.4)
+SCALE_RANGE = [0.7, 1.4]  # nnU-Net's factor on the sampling coordinates: below 1 magnifies
 
 
 def network_for(configuration: dict, network: str = "auto") -> str:
@@ -91,14 +91,11 @@ def bundle_values(plans: dict, dataset_json: dict, configuration_name: str, netw
         common.update(n_conv_per_stage_decoder=arch["n_conv_per_stage_decoder"])
     augmentation = augmentation_settings(patch)
     rotation = round(augmentation["rotation"], 4)
-    zoom = ZOOM_RANGE
+    scale_axes = None
     if len(patch) == 2:
         rotations = [rotation, 0.0, 0.0]
     elif augmentation["dummy_2d"]:  # rotate and scale in-plane only: the slice axis is too coarse
-        rotations, zoom = [rotation, 0.0, 0.0], [
-            [1.0, ZOOM_RANGE[0], ZOOM_RANGE[0]],
-            [1.0, ZOOM_RANGE[1], ZOOM_RANGE[1]],
-        ]
+        rotations, scale_axes = [rotation, 0.0, 0.0], [1, 2]
     else:
         rotations = [rotation] * 3
     train = {
@@ -107,7 +104,8 @@ def bundle_values(plans: dict, dataset_json: dict, configuration_name: str, netw
         "batch_dice": bool(configuration.get("batch_dice", True)),
         "initial_patch_size": augmentation["initial_patch_size"],
         "rotation_range": rotations,
-        "zoom_range": zoom,
+        "scale_range": SCALE_RANGE,
+        "scale_axes": scale_axes,
         "mirror_axes": augmentation["mirror_axes"],
     }
     if template == "swin_umamba":  # the Swin-UMamba paper's optimiser (AdamW); nnU-Net's SGD suits CNNs
