@@ -469,7 +469,7 @@ def run(
         "splits": splits,
         "sides": {},
     }
-    command = " ".join(["python", "benchmarks/autoseg_vs_nnunet.py", "run", *sys.argv[2:]])
+    command = _command_line("run")
     report["commands"] = {side.name: command for side in runners}
     # when and where each side trained: a later arm may run on another day and machine than the sides it joins
     report["side_runs"] = {side.name: {"date": report["date"], "machine": report["machine"]} for side in runners}
@@ -512,6 +512,20 @@ def run(
 # what makes two runs' sides comparable: the same data, plan, folds, schedule and device
 SAME_RUN_KEYS = ("dataset", "configuration", "plans", "planner", "epochs", "iters_per_epoch", "num_workers", "device",
                  "folds", "splits")  # fmt: skip
+
+
+def _command_line(verb: str, argv: list[str] | None = None) -> str:
+    """The command that reproduces a results file, without the options that only say where work files go
+    (``--out_dir``, ``--results``: a path of the machine that ran it)."""
+    args, rest = [], list((argv if argv is not None else sys.argv)[2:])
+    while rest:
+        arg = rest.pop(0)
+        if arg.split("=", 1)[0] in ("--out_dir", "--results"):
+            if "=" not in arg and rest:
+                rest.pop(0)
+            continue
+        args.append(arg)
+    return " ".join(["python", "benchmarks/autoseg_vs_nnunet.py", verb, *args])
 
 
 def _keep_earlier_sides(report: dict, results_file: Path) -> None:
@@ -805,7 +819,7 @@ def throughput(
             **value,
         }
     report = {
-        "command": " ".join(["python", "benchmarks/autoseg_vs_nnunet.py", "throughput", *sys.argv[2:]]),
+        "command": _command_line("throughput"),
         "commit": commit,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": _machine(),
