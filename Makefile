@@ -5,12 +5,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: main test test-slow
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch is pinned to the wheels this project is tested with; any torch>=2.1 works.
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
 # main: prepare nuclei2d, train the nuclei bundle with a short CPU schedule (reduced-width Swin-UMamba, `--small`, 80

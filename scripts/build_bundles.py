@@ -14,18 +14,20 @@ Compose the standalone bundle configs from the shared fragments in ``configs/``.
 
 Sources (edit these, not the generated files):
 
-- ``configs/segmentation_2d/{train,evaluate,inference,multi_gpu_train}.json``, ``logging.conf``: the generic
-  2D segmentation workflow, written once for every bundle; ``common.json`` holds the ids that both standalone
+- ``configs/segmentation_2d/{train,evaluate,inference}.json``: the generic 2D segmentation workflow, written once for
+  every bundle, with the package's shared ``networks/configs/shared/{multi_gpu_train.json,logging.conf}`` (also used
+  by autoseg's generated bundles); ``common.json`` holds the ids that both standalone
   files (``train.json``, ``inference.json``) need (paths, data geometry, normalisation, device, network, sliding
   window), written once and merged into each of them after their ``imports``;
 - ``configs/instance_2d/``: the instance segmentation (Mask R-CNN) workflow, chosen by a bundle's ``"workflow"``;
-  the files it lacks (``multi_gpu_train.json``, ``logging.conf``) come from ``segmentation_2d``;
+  the files it lacks (``multi_gpu_train.json``, ``logging.conf``) are the shared ones;
 - ``configs/classification/``: the patch classification workflow (2D or 3D, class names read from the bundle's
-  ``metadata.json``), with its own ``multi_gpu_train.json``; ``logging.conf`` from ``segmentation_2d``;
+  ``metadata.json``), with its own ``multi_gpu_train.json``; the shared ``logging.conf``;
 - ``configs/vision_language/``: image-text pretraining (``generate``, ``train``, ``zeroshot``, ``grounding``, each
   standalone with ``common.json`` merged in; ``inference.json`` is composed from the ``zeroshot`` template, the
-  bundle's ``inference`` section pointing it at a folder of radiographs); ``logging.conf`` from ``segmentation_2d``;
-- ``configs/networks/<name>.json``: network choices (``network_def``), also stackable at run time;
+  bundle's ``inference`` section pointing it at a folder of radiographs); the shared ``logging.conf``;
+- ``networks/configs/network_def/<name>.json`` (in the package): network choices (``network_def``), also stackable
+  at run time;
 - ``configs/bundles/<bundle>/bundle.json``: per bundle, the workflow (default ``segmentation_2d``), the default
   network (if any), a ``common`` section of ids set in every standalone config (``train.json`` and
   ``inference.json``; ``evaluate``/``multi_gpu_train`` stack on ``train.json`` and inherit them) and, per config
@@ -49,7 +51,7 @@ import sys
 
 import fire
 
-from networks.apps.bundle_config import merge_after_imports, render_config, set_config_id
+from networks.apps.bundle_config import load_template, merge_after_imports, render_config, set_config_id, template_file
 
 __all__ = ["compose", "build", "check"]
 
@@ -72,9 +74,15 @@ def _load(path: str) -> dict:
 
 
 def _workflow_file(workflow: str, name: str) -> str:
-    """A workflow's own template, else the generic segmentation one (``logging.conf``, ``multi_gpu_train.json``)."""
+    """A workflow's own template, else the generic segmentation one."""
     own = os.path.join(CONFIGS, workflow, name)
     return own if os.path.isfile(own) else os.path.join(WORKFLOW_DIR, name)
+
+
+def _workflow_template(workflow: str, name: str) -> dict:
+    """A workflow's own JSON template, else the generic segmentation one, else the package's shared one."""
+    path = _workflow_file(workflow, name)
+    return _load(path) if os.path.isfile(path) else load_template("shared", name)
 
 
 def compose(bundle: str) -> dict[str, dict]:
@@ -96,15 +104,15 @@ def compose(bundle: str) -> dict[str, dict]:
         raise KeyError(
             f"{spec_path}: unknown sections {sorted(unknown)}; expected 'workflow', 'network', 'common' and {files}."
         )
-    network = _load(os.path.join(CONFIGS, "networks", f"{spec['network']}.json")) if "network" in spec else {}
+    network = load_template("network_def", f"{spec['network']}.json") if "network" in spec else {}
     common_file = _workflow_file(workflow, "common.json")
     out = {}
     for stem in files:
-        config = _load(_workflow_file(workflow, f"{TEMPLATE_OF.get((workflow, stem), stem)}.json"))
+        config = _workflow_template(workflow, f"{TEMPLATE_OF.get((workflow, stem), stem)}.json")
         if stem in standalone:
             config = merge_after_imports(config, _load(common_file), common_file)
             for id_, value in network.items():
-                set_config_id(config, id_, value, f"configs/networks/{spec['network']}.json")
+                set_config_id(config, id_, value, f"networks/configs/network_def/{spec['network']}.json")
             for id_, value in spec.get("common", {}).items():
                 set_config_id(config, id_, value, f"{spec_path} [common]")
         for id_, value in spec.get(stem, {}).items():
@@ -115,9 +123,7 @@ def compose(bundle: str) -> dict[str, dict]:
 
 def _outputs(bundle: str) -> dict[str, str]:
     files = {f"{stem}.json": render_config(cfg) + "\n" for stem, cfg in compose(bundle).items()}
-    workflow = _load(os.path.join(CONFIGS, "bundles", bundle, "bundle.json")).get("workflow", "segmentation_2d")
-    with open(_workflow_file(workflow, "logging.conf")) as f:
-        files["logging.conf"] = f.read()
+    files["logging.conf"] = template_file("shared", "logging.conf").read_text()
     return files
 
 

@@ -173,7 +173,7 @@ def run(
     out_dir = out_dir or os.path.join("runs", "instances", dataset)
     data = os.path.join("data", dataset)
     py = sys.executable
-    commands = [[py, os.path.join("scripts", "prepare_data.py"), dataset, "--out", data]]
+    commands = [[py, "-m", "networks.apps.prepare_data", dataset, "--out", data]]
     _execute(commands[0], dry_run)
     images = os.path.join(out_dir, "test_images")
     if not dry_run:

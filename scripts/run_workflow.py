@@ -12,7 +12,7 @@
 """
 Run a bundle's whole workflow (prepare data -> train -> evaluate -> infer) or compare networks under one CPU budget.
 
-Every step is a subprocess running the command a user would type (``python scripts/prepare_data.py ...``,
+Every step is a subprocess running the command a user would type (``python -m networks.apps.prepare_data ...``,
 ``python -m monai.bundle run ...``, the same commands as the bundle READMEs); each command is printed before it
 runs. Run from anywhere; paths in the printed commands are relative to the repository root.
 
@@ -41,7 +41,7 @@ import fire
 __all__ = ["DATASETS", "Workflow", "run", "compare", "publish", "results_table"]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NETWORKS_DIR = os.path.join("configs", "networks")
+NETWORKS_DIR = os.path.join("networks", "configs", "network_def")  # shipped with the package
 RESULTS_FILE = os.path.join("docs", "results.md")
 
 # workflow name -> (bundle folder name, prepared dataset name)
@@ -83,8 +83,8 @@ class Workflow:
 
     Args:
         dataset: ``nuclei`` or ``brain``.
-        network: a fragment ``configs/networks/<network>.json`` stacked on the bundle configs; ``None`` keeps the
-            bundle's default network.
+        network: a fragment ``networks/configs/network_def/<network>.json`` stacked on the bundle configs; ``None``
+            keeps the bundle's default network.
         data_dir: prepared dataset folder (default ``data/<nuclei2d|brain2d>``).
         out_dir: folder for ``models/``, ``checkpoints/``, ``eval/``, ``test_images/`` and ``predictions/``; ``None``
             writes into the bundle folder (``models/``, ``checkpoints/``, ``eval/``, ``outputs/``), as the bundle
@@ -174,8 +174,7 @@ class Workflow:
         return cmd
 
     def prepare_cmd(self) -> list[str]:
-        script = os.path.join("scripts", "prepare_data.py")
-        return [sys.executable, script, DATASETS[self.dataset][1], "--out", self.data]
+        return [sys.executable, "-m", "networks.apps.prepare_data", DATASETS[self.dataset][1], "--out", self.data]
 
     def train_cmd(self) -> list[str]:
         cmd = self._bundle_cmd("train.json") + ["--dataset_dir", self.data, "--output_dir", self.eval_dir]
@@ -275,7 +274,7 @@ def run(dataset: str, dry_run: bool = False, skip_prepare: bool = False, skip_in
     Args:
         dataset: ``nuclei`` or ``brain``.
         dry_run: print the commands without running them.
-        skip_prepare: do not run ``prepare_data.py`` (the data folder exists).
+        skip_prepare: do not run ``networks.apps.prepare_data`` (the data folder exists).
         skip_infer: stop after evaluation.
         kwargs: options of :class:`Workflow` (``network``, ``data_dir``, ``out_dir``, ``epochs``, ``cpu_budget_s``,
             ``patch_size``, ``batch_size``, ``num_samples``, ``warmup_epochs``, ``num_workers``, ``small``,
@@ -364,7 +363,7 @@ def compare(
 
     Args:
         dataset: ``nuclei`` or ``brain``.
-        networks: names of ``configs/networks/*.json`` fragments.
+        networks: names of ``networks/configs/network_def/*.json`` fragments.
         cpu_budget_s: CPU seconds of training per network.
         results: markdown file for the table.
         dry_run: print the commands only.

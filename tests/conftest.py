@@ -22,7 +22,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -48,18 +47,12 @@ DATA_DIR = REPO_ROOT / "data"
 
 
 def load_prepare_data() -> ModuleType:
-    """Import scripts/prepare_data.py once (it is a script, not a package module)."""
-    if "prepare_data" in sys.modules:
-        return sys.modules["prepare_data"]
-    spec = importlib.util.spec_from_file_location("prepare_data", REPO_ROOT / "scripts" / "prepare_data.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["prepare_data"] = module  # one module object, so SourceError etc. compare equal everywhere
-    spec.loader.exec_module(module)
-    return module
+    """The dataset preparation module (``zoo-prepare-data``)."""
+    return importlib.import_module("networks.apps.prepare_data")
 
 
 def prepared(name: str) -> Path:
-    """``data/<name>`` prepared by scripts/prepare_data.py. One preparation at a time: concurrent test workers wait
+    """``data/<name>`` prepared by ``zoo-prepare-data``. One preparation at a time: concurrent test workers wait
     for each other (two would write the same folder, or download the same source package)."""
     DATA_DIR.mkdir(exist_ok=True)
     with FileLock(str(DATA_DIR / ".prepare.lock")):
@@ -160,6 +153,7 @@ LONGEST_FIRST = (
     "test_monailabel.py",
     "test_bundle_maskrcnn.py",
     "test_bundle_aam.py",
+    "test_wheel_install.py",
     "test_autoseg_plan.py",
     "test_bundle_vlp.py",
     "test_bundle_nuclei.py",

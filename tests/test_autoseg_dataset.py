@@ -26,7 +26,7 @@ from networks.apps.autoseg.dataset import CaseError, check_case
 from tests import warm_python
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, str(REPO_ROOT / "scripts" / "autoseg.py")]
+CLI = [sys.executable, "-m", "networks.apps.autoseg"]
 
 
 def _copy(src: Path, dst: Path) -> Path:

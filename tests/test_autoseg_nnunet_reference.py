@@ -35,7 +35,7 @@ def test_lesion_ct_equals_nnunetv2(tmp_path):
     spec.loader.exec_module(reference)
     dataset = prepared_raw_dataset("lesion_ct")
     work = tmp_path / "ours"
-    cli = [sys.executable, str(REPO_ROOT / "scripts" / "autoseg.py")]
+    cli = [sys.executable, "-m", "networks.apps.autoseg"]
     for args in (["preprocess"], ["plan", "--planner", "resenc_m", "--plans_file", "plans_resenc_m.json"]):
         proc = subprocess.run(
             [*cli, *args, "--dataset_dir", str(dataset), "--work_dir", str(work)], capture_output=True, text=True

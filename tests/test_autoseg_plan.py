@@ -38,7 +38,7 @@ from tests.conftest import prepared_raw_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = Path(__file__).resolve().parent / "data" / "nnunetv2_2.8.1"
-CLI = [sys.executable, str(REPO_ROOT / "scripts" / "autoseg.py")]
+CLI = [sys.executable, "-m", "networks.apps.autoseg"]
 # compute_conv_feature_map_size of dynamic_network_architectures 0.4.4 (nnunetv2's networks) for the cases below
 PLAIN_3D_128, RESIDUAL_3D_128, PLAIN_ANISO = 452796416, 557420544, 539329280
 DATASETS = ("lesion_ct", "lesion_mr", "brain3d", "nuclei3d", "nuclei2d_nnunet", "brain2d_nnunet")
@@ -55,7 +55,7 @@ differences = _reference_module().differences
 
 
 def autoseg(command: str, name: str, work: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run ``scripts/autoseg.py command`` on a prepared dataset and check it succeeded."""
+    """Run ``autoseg command`` on a prepared dataset and check it succeeded."""
     cmd = [*CLI, command, "--dataset_dir", str(prepared_raw_dataset(name)), "--work_dir", str(work), *args]
     proc = warm_python.run(cmd)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -33,7 +33,7 @@ SHORT = ["--epochs", "1", "--iters_per_epoch", "2", "--num_workers", "0"]
 
 def _autoseg(*args: str, timeout: int = 1200) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    cmd = [PYTHON, str(REPO_ROOT / "scripts" / "autoseg.py"), *map(str, args)]
+    cmd = [PYTHON, "-m", "networks.apps.autoseg", *map(str, args)]
     return warm_python.run(cmd, cwd=REPO_ROOT, env=env, timeout=timeout)
 
 
@@ -50,7 +50,7 @@ def nuclei3d_crop(tmp_path_factory, nuclei3d_dir):
 
 @pytest.fixture(scope="module")
 def work(tmp_path_factory, nuclei3d_crop):
-    """One short ``autoseg.py run`` (fold 0 of both configurations) shared by the tests of this module."""
+    """One short ``autoseg run`` (fold 0 of both configurations) shared by the tests of this module."""
     work = tmp_path_factory.mktemp("autoseg") / "work"
     check_ok(_autoseg("run", "--dataset_dir", nuclei3d_crop, "--work_dir", work, "--folds", "0", *SHORT))
     return work
@@ -60,7 +60,7 @@ def test_run_writes_best_configuration(work, nuclei3d_crop):
     best = json.loads((work / "best_configuration.json").read_text())
     assert set(best["candidates"]) == {"2d", "3d_fullres", "ensemble__2d__3d_fullres"}
     assert best["best"] in best["candidates"] and best["folds"] == ["0"]
-    assert best["predict_command"].startswith(f"python scripts/autoseg.py predict --work_dir {work}")
+    assert best["predict_command"].startswith(f"python -m networks.apps.autoseg predict --work_dir {work}")
     assert set(best["postprocessing"]) == {"foreground_labels", "keep_largest_foreground", "keep_largest_per_label"}
     splits = json.loads((work / "splits_final.json").read_text())
     (val_case,) = splits[0]["val"]

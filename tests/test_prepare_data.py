@@ -8,7 +8,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Tests of scripts/prepare_data.py on the real prepared datasets (fixtures in conftest.py)."""
+"""Tests of ``zoo-prepare-data`` (networks.apps.prepare_data) on the real prepared datasets (conftest.py fixtures)."""
 
 from __future__ import annotations
 
@@ -185,7 +185,7 @@ def test_rerun_repairs_damaged_output(nuclei2d_dir, prepare_data, tmp_path):
 
 def test_cli(nuclei2d_dir, tmp_path):
     out = tmp_path / "cli_out"
-    cmd = [sys.executable, str(REPO_ROOT / "scripts" / "prepare_data.py"), "nuclei2d", "--out", str(out)]
+    cmd = [sys.executable, "-m", "networks.apps.prepare_data", "nuclei2d", "--out", str(out)]
     proc = warm_python.run(cmd, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "training 8, validation 3, test 3" in proc.stdout and "dataset.json" in proc.stdout

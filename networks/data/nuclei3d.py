@@ -16,7 +16,7 @@ quadrant cases (nuclei crossing a quadrant border are cut) so that folds exist; 
 The physical voxel size is not recorded in the package: spacing 1 x 1 x 1 is written to ``<case>.json``.
 
 ``nuclei_slice_cases`` cuts 2D test images with instance maps from the same volume (another microscope than the 2D
-training sets): the ``nuclei2d_slices`` set of ``scripts/prepare_data.py``.
+training sets): the ``nuclei2d_slices`` set of ``zoo-prepare-data``.
 """
 
 from __future__ import annotations

@@ -22,11 +22,11 @@ from networks.nets.attention_resnet import AttentionResNet
 from networks.nets.image_text import GroundingMapper, ImageTextDualEncoder, PretrainedTextEncoder, ZeroShotClassifier
 from networks.nets.mask_rcnn import MicroscopyMaskRCNN, VMambaFPN, resnet_fpn
 from networks.nets.plain_conv_unet import PlainConvUNet
-from networks.nets.pretrained import load_original_checkpoint, load_vmamba_pretrained
+from networks.nets.pretrained import load_original_checkpoint
 from networks.nets.residual_encoder_unet import ResidualEncoderUNet
 from networks.nets.swin_umamba import SwinUMamba
 from networks.nets.swin_umamba_d import SwinUMambaD
-from networks.nets.vmamba import VMambaBackbone, VMambaEncoder
+from networks.nets.vmamba import VMambaBackbone, VMambaEncoder, load_vmamba_pretrained
 
 __all__ = [
     "SwinUMamba",

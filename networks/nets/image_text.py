@@ -55,7 +55,7 @@ class PretrainedTextEncoder(nn.Module):
         except OSError as err:
             raise FileNotFoundError(
                 f"no text encoder in {model_path!r} (expected config.json, weights and tokenizer files; "
-                "`python scripts/prepare_data.py cxr_reports` writes all-MiniLM-L6-v2 into <out>/text_encoder)"
+                "`zoo-prepare-data cxr_reports` writes all-MiniLM-L6-v2 into <out>/text_encoder)"
             ) from err
         self.max_length = int(max_length)
         self.hidden_size = int(self.model.config.hidden_size)

@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import re
 from collections.abc import Sequence
 
 import torch
@@ -21,8 +24,11 @@ from monai.networks.layers.utils import get_norm_layer
 from torch import nn
 
 from networks.blocks import PatchEmbed2D, PatchMerging2D, VSSStage
+from networks.nets.state_dict import read_state_dict
 
-__all__ = ["VMambaEncoder", "VMambaBackbone", "check_input_shape", "check_network_args"]
+__all__ = ["VMambaEncoder", "VMambaBackbone", "load_vmamba_pretrained", "check_input_shape", "check_network_args"]
+
+logger = logging.getLogger(__name__)
 
 
 def check_network_args(
@@ -209,8 +215,6 @@ class VMambaBackbone(nn.Module, BaseEncoder):
                 "checkpoint as `pretrained`, or call networks.nets.load_vmamba_pretrained(model, path)."
             )
         if pretrained:
-            from networks.nets.pretrained import load_vmamba_pretrained
-
             load_vmamba_pretrained(self, str(pretrained))
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -233,3 +237,73 @@ class VMambaBackbone(nn.Module, BaseEncoder):
     @classmethod
     def get_encoder_names(cls) -> list[str]:
         return cls.backbone_names
+
+
+def _find_encoder(model: nn.Module) -> tuple[VMambaEncoder, bool]:
+    """The VMamba encoder of ``model`` and whether its patch embedding is always skipped (it takes a stem's
+    output, not an image)."""
+    if isinstance(model, VMambaEncoder):
+        return model, False
+    encoder = getattr(model, "encoder", None)
+    if isinstance(encoder, VMambaEncoder):
+        return encoder, hasattr(model, "stem")  # a stem feeds the encoder: the image-sized patch embedding is unused
+    raise TypeError(f"Expected a VMambaEncoder, VMambaBackbone, SwinUMamba or SwinUMambaD, got {type(model).__name__}.")
+
+
+def load_vmamba_pretrained(model: nn.Module, path: str | os.PathLike, trust_checkpoint: bool = False) -> dict:
+    """
+    Load the official VMamba-Tiny ImageNet checkpoint (e.g. ``vssmtiny_dp01_ckpt_epoch_292.pth``, release
+    20240218; ``{"model": state_dict}`` or a bare state dict) into the encoder of a ``SwinUMamba``,
+    ``SwinUMambaD``, ``VMambaBackbone`` or ``VMambaEncoder``, as the paper does.
+
+    ``layers.{i}.downsample.*`` maps to ``downsamples.{i}.*``; other keys keep their names. Skipped: the classifier
+    ``head.*`` and final ``norm.*``; ``patch_embed.*`` for SwinUMamba/VMambaBackbone (their patch embedding takes
+    the stem's channels) and otherwise when its shape differs (another number of input channels).
+
+    Returns:
+        a dict with lists ``loaded`` (checkpoint keys copied), ``skipped`` (checkpoint keys not used) and
+        ``missing`` (encoder keys left as they were); the same is logged.
+
+    Raises:
+        FileNotFoundError / ValueError: the file is missing or unreadable.
+        ValueError: a mapped key's shape differs from the model's (message names the key and both shapes).
+    """
+    encoder, skip_patch_embed = _find_encoder(model)
+    checkpoint = read_state_dict(path, ("model", "state_dict"), trust_checkpoint)
+    own = encoder.state_dict()
+    loaded, skipped, updates = [], [], {}
+    for key, value in checkpoint.items():
+        target = re.sub(r"^layers\.(\d+)\.downsample\.", r"downsamples.\1.", key)
+        if key.startswith(("head.", "norm.")) or (skip_patch_embed and key.startswith("patch_embed.")):
+            skipped.append(key)
+            continue
+        if target not in own:
+            skipped.append(key)
+            continue
+        if value.shape != own[target].shape:
+            if key.startswith("patch_embed."):  # another number of input channels: keep the model's own
+                skipped.append(key)
+                continue
+            raise ValueError(
+                f"Shape mismatch for '{key}' (model key '{target}'): checkpoint {tuple(value.shape)} vs model "
+                f"{tuple(own[target].shape)}."
+            )
+        updates[target] = value
+        loaded.append(key)
+    if any(k.startswith("patch_embed.") for k in skipped):  # never load half a patch embedding
+        for key in [k for k in loaded if k.startswith("patch_embed.")]:
+            loaded.remove(key)
+            skipped.append(key)
+            updates.pop(key)
+    encoder.load_state_dict(updates, strict=False)
+    missing = sorted(set(own) - set(updates))
+    logger.info(
+        "VMamba weights from '%s': loaded %d tensors, skipped %d (%s), left %d encoder tensors as they were (%s).",
+        path,
+        len(loaded),
+        len(skipped),
+        ", ".join(skipped),
+        len(missing),
+        ", ".join(missing),
+    )
+    return {"loaded": loaded, "skipped": skipped, "missing": missing}

@@ -116,7 +116,8 @@ def find_best(
     write_json_atomic(work / "postprocessing.json", postprocessing, indent=2)
     chosen = candidates[best]["configurations"]
     command = (
-        f"python scripts/autoseg.py predict --work_dir {work} --input_dir INPUT_FOLDER --output_dir OUTPUT_FOLDER "
+        f"python -m networks.apps.autoseg predict --work_dir {work} --input_dir INPUT_FOLDER "
+        f"--output_dir OUTPUT_FOLDER "
         f"--configurations {','.join(chosen)} --folds {','.join(map(str, folds))} "
         f"--postprocessing_file {work / 'postprocessing.json'}"
         + ("" if network == "auto" else f" --network {network}")

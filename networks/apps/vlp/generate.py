@@ -59,20 +59,19 @@ _ZONE_WORDS = {
 
 
 def load_reports(reports_dir: str | os.PathLike) -> list[dict]:
-    """``reports.json`` of a ``prepare_data.py cxr_reports`` folder, with a clear error when it is missing."""
+    """``reports.json`` of a ``zoo-prepare-data cxr_reports`` folder, with a clear error when it is missing."""
     path = Path(reports_dir) / "reports.json"
     if not path.is_file():
         raise FileNotFoundError(
-            f"{path} not found: prepare the reports first with "
-            f"`python scripts/prepare_data.py cxr_reports --out {reports_dir}`."
+            f"{path} not found: prepare the reports first with " f"`zoo-prepare-data cxr_reports --out {reports_dir}`."
         )
     reports = json.loads(path.read_text())
     if not isinstance(reports, list) or not reports:
-        raise ValueError(f"{path}: expected a non-empty list of reports (re-run prepare_data.py cxr_reports)")
+        raise ValueError(f"{path}: expected a non-empty list of reports (re-run zoo-prepare-data cxr_reports)")
     for i, report in enumerate(reports):
         missing = [k for k in REPORT_KEYS if not isinstance(report, dict) or k not in report]
         if missing:
-            raise ValueError(f"{path}: report {i} lacks {missing} (re-run prepare_data.py cxr_reports)")
+            raise ValueError(f"{path}: report {i} lacks {missing} (re-run zoo-prepare-data cxr_reports)")
     return reports
 
 
@@ -121,7 +120,7 @@ class PairDatasetGenerator:
     (every file atomically), the same seed giving the same bytes.
 
     Args:
-        reports_dir: a ``prepare_data.py cxr_reports`` folder.
+        reports_dir: a ``zoo-prepare-data cxr_reports`` folder.
         output_dir: where the pairs go.
         source: ``"synthetic"`` (balanced sampler + generators), ``"real"`` (real reports, images from MeSH) or
             ``"both"`` (half each).
@@ -166,7 +165,7 @@ class PairDatasetGenerator:
         self.reports = load_reports(reports_dir)
         vocabulary = Path(reports_dir) / "vocabulary.json"
         if not vocabulary.is_file():
-            raise FileNotFoundError(f"{vocabulary} not found: re-run `python scripts/prepare_data.py cxr_reports`")
+            raise FileNotFoundError(f"{vocabulary} not found: re-run `zoo-prepare-data cxr_reports`")
         self.reports_sha256 = hashlib.sha256((Path(reports_dir) / "reports.json").read_bytes()).hexdigest()
         self.reports_dir, self.output_dir, self.test_dir = Path(reports_dir), Path(output_dir), test_dir
         self.num_test_cases = None if num_test_cases in (None, "none") else int(num_test_cases)

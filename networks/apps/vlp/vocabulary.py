@@ -15,6 +15,7 @@ bar chart, and the chart that compares a generated entity distribution with the 
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 from networks.apps.vlp.extractor import EntityExtractor
@@ -27,6 +28,7 @@ __all__ = [
     "vocabulary_document",
     "vocabulary_markdown",
     "vocabulary_figure_png",
+    "vocabulary_files",
     "distribution_figure_png",
 ]
 
@@ -114,6 +116,17 @@ def vocabulary_figure_png(vocabulary: dict) -> bytes:
     ax.legend(handles, list(TYPE_COLOURS), fontsize=8)
     fig.tight_layout()
     return figure_png_bytes(fig)
+
+
+def vocabulary_files(train_reports: list[dict]) -> dict[str, bytes]:
+    """The vocabulary files of a ``cxr_reports`` folder (JSON, markdown table, frequency chart) from its training
+    reports."""
+    vocabulary = vocabulary_document(train_reports)
+    return {
+        "vocabulary.json": (json.dumps(vocabulary, indent=1) + "\n").encode(),
+        "vocabulary.md": vocabulary_markdown(vocabulary).encode(),
+        "vocabulary.png": vocabulary_figure_png(vocabulary),
+    }
 
 
 def distribution_figure_png(real: dict[str, float], generated: dict[str, float], title: str) -> bytes:
