@@ -174,3 +174,20 @@ def test_keep_largest_component_and_the_postprocessing_decision():
     assert decision["keep_largest_foreground"] is True
     assert decision["after"]["foreground_mean"]["Dice"] == 1.0
     assert decision["before"]["foreground_mean"]["Dice"] < 1.0
+
+
+@pytest.mark.parametrize("network, words", [("auto", "SGD (lr 0.01, momentum 0.99, Nesterov, weight decay 3e-05)"),
+                                            ("swin_umamba", "AdamW (lr 0.0001, weight decay 0.05)")])  # fmt: skip
+def test_generated_readme_and_metadata_name_the_optimiser_the_config_trains_with(tmp_path, network, words):
+    """The generated texts are rendered from the composed configs: Swin-UMamba's bundle trains with AdamW, says so."""
+    from networks.apps.autoseg.bundle import write_bundle
+
+    plans = json.loads(
+        (Path(__file__).parents[1] / "docs/results/autoseg_vs_nnunet_nuclei2d_nnunet.plans.json").read_text()
+    )
+    dataset = {"channel_names": {"0": "fluorescence"}, "labels": {"background": 0, "nucleus": 1}, "file_ending": ".png"}
+    bundle = write_bundle(plans, dataset, "2d", tmp_path / "bundle", network)
+    train = json.loads((bundle / "configs" / "train.json").read_text())
+    assert train["optimizer"]["_target_"].endswith(words.split()[0])
+    assert words in (bundle / "docs" / "README.md").read_text()
+    assert words in json.loads((bundle / "configs" / "metadata.json").read_text())["description"]
