@@ -51,7 +51,7 @@ import sys
 
 import fire
 
-from networks.apps.bundle_config import load_template, merge_after_imports, render_config, set_config_id, template_file
+from networks.apps.bundle_config import ConfigComposer, load_template, render_config, template_file
 
 __all__ = ["compose", "build", "check"]
 
@@ -73,19 +73,21 @@ def _load(path: str) -> dict:
         return json.load(f)
 
 
-def _workflow_file(workflow: str, name: str) -> str:
-    """A workflow's own template, else the generic segmentation one."""
-    own = os.path.join(CONFIGS, workflow, name)
-    return own if os.path.isfile(own) else os.path.join(WORKFLOW_DIR, name)
-
-
 def _workflow_template(workflow: str, name: str) -> dict:
     """A workflow's own JSON template, else the generic segmentation one, else the package's shared one."""
     path = _workflow_file(workflow, name)
     return _load(path) if os.path.isfile(path) else load_template("shared", name)
 
 
-def compose(bundle: str) -> dict[str, dict]:
+def _workflow_file(workflow: str, name: str) -> str:
+    """A workflow's own template, else the generic segmentation one, else the package's shared one (its name)."""
+    for folder in (os.path.join(CONFIGS, workflow), WORKFLOW_DIR):
+        if os.path.isfile(os.path.join(folder, name)):
+            return os.path.join(folder, name)
+    return f"networks/configs/shared/{name}"
+
+
+def compose(bundle: str) -> dict[str, ConfigComposer]:
     """
     Compose the configs of one bundle.
 
@@ -93,7 +95,7 @@ def compose(bundle: str) -> dict[str, dict]:
         bundle: bundle name, a folder under ``configs/bundles``.
 
     Returns:
-        mapping of file stem (``"train"``...) to the composed config.
+        mapping of file stem (``"train"``...) to its composer (``.config``, ``.provenance()``).
     """
     spec_path = os.path.join(CONFIGS, "bundles", bundle, "bundle.json")
     spec = _load(spec_path)
@@ -105,25 +107,32 @@ def compose(bundle: str) -> dict[str, dict]:
             f"{spec_path}: unknown sections {sorted(unknown)}; expected 'workflow', 'network', 'common' and {files}."
         )
     network = load_template("network_def", f"{spec['network']}.json") if "network" in spec else {}
+    network_source = f"networks/configs/network_def/{spec.get('network')}.json"
     common_file = _workflow_file(workflow, "common.json")
     out = {}
     for stem in files:
-        config = _workflow_template(workflow, f"{TEMPLATE_OF.get((workflow, stem), stem)}.json")
+        name = f"{TEMPLATE_OF.get((workflow, stem), stem)}.json"
+        composer = ConfigComposer(_workflow_template(workflow, name), _relative(_workflow_file(workflow, name)))
         if stem in standalone:
-            config = merge_after_imports(config, _load(common_file), common_file)
-            for id_, value in network.items():
-                set_config_id(config, id_, value, f"networks/configs/network_def/{spec['network']}.json")
-            for id_, value in spec.get("common", {}).items():
-                set_config_id(config, id_, value, f"{spec_path} [common]")
-        for id_, value in spec.get(stem, {}).items():
-            set_config_id(config, id_, value, f"{spec_path} [{stem}]")
-        out[stem] = config
+            composer.add(_load(common_file), _relative(common_file), after_imports=True)
+            composer.override(network, network_source)
+            composer.override(spec.get("common", {}), f"{_relative(spec_path)} [common]")
+        composer.override(spec.get(stem, {}), f"{_relative(spec_path)} [{stem}]")
+        out[stem] = composer
     return out
 
 
+def _relative(path: str) -> str:
+    """A template's path as the repository names it (package templates are already relative)."""
+    return os.path.relpath(path, REPO) if os.path.isabs(path) else path
+
+
 def _outputs(bundle: str) -> dict[str, str]:
-    files = {f"{stem}.json": render_config(cfg) + "\n" for stem, cfg in compose(bundle).items()}
-    files["logging.conf"] = template_file("shared", "logging.conf").read_text()
+    composed = compose(bundle)
+    files = {f"configs/{stem}.json": render_config(c.config) + "\n" for stem, c in composed.items()}
+    sources = {f"{stem}.json": c.provenance() for stem, c in composed.items()}
+    files["docs/config_sources.json"] = json.dumps(sources, indent=4) + "\n"
+    files["configs/logging.conf"] = template_file("shared", "logging.conf").read_text()
     return files
 
 
@@ -135,7 +144,8 @@ def _bundles(names: str | list[str] | tuple[str, ...] | None) -> list[str]:
 
 def build(names: str | list[str] | None = None) -> list[str]:
     """
-    Write ``bundle/<name>/configs/*`` for the given bundles (default: every folder of ``configs/bundles``).
+    Write ``bundle/<name>/configs/*`` and ``docs/config_sources.json`` for the given bundles (default: every folder
+    of ``configs/bundles``).
 
     Args:
         names: bundle name(s).
@@ -145,10 +155,9 @@ def build(names: str | list[str] | None = None) -> list[str]:
     """
     written = []
     for bundle in _bundles(names):
-        target = os.path.join(REPO, "bundle", bundle, "configs")
-        os.makedirs(target, exist_ok=True)
         for name, text in _outputs(bundle).items():
-            path = os.path.join(target, name)
+            path = os.path.join(REPO, "bundle", bundle, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path + ".tmp", "w") as f:
                 f.write(text)
             os.replace(path + ".tmp", path)
@@ -166,7 +175,7 @@ def check(names: str | list[str] | None = None) -> list[str]:
     stale = []
     for bundle in _bundles(names):
         for name, text in _outputs(bundle).items():
-            path = os.path.join(REPO, "bundle", bundle, "configs", name)
+            path = os.path.join(REPO, "bundle", bundle, name)
             if not os.path.isfile(path) or open(path).read() != text:
                 stale.append(os.path.relpath(path, REPO))
     if stale:

@@ -22,7 +22,7 @@ import numpy as np
 from tests import warm_python
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, str(REPO_ROOT / "scripts" / "autoseg.py")]
+CLI = [sys.executable, "-m", "networks.apps.autoseg"]
 CASES = ("nuclei3d_q0", "nuclei3d_q1", "nuclei3d_q2", "nuclei3d_q3")
 
 

@@ -251,7 +251,8 @@ def test_network_fragments_stack(net):
     """Each network fragment stacks on the bundle's train config and gives 2-channel logits at the patch size."""
     parser = ConfigParser()
     parser.read_config([str(REPO_ROOT / "bundle" / NAME / "configs" / "train.json")])
-    parser.update(ConfigParser.load_config_file(str(REPO_ROOT / "configs" / "networks" / f"{net}.json")))
+    fragment = REPO_ROOT / "networks" / "configs" / "network_def" / f"{net}.json"
+    parser.update(ConfigParser.load_config_file(str(fragment)))
     if net.startswith("swin_umamba"):
         parser.update({"network_def#dims": [16, 32, 64, 128], "network_def#depths": [1, 1, 1, 1]})
     model = parser.get_parsed_content("network_def").eval()

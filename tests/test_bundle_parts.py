@@ -150,3 +150,24 @@ def test_encoder_freeze_handler():
     with pytest.raises(ValueError, match="freeze_encoder"):
         EncoderFreezeHandler(torch.nn.Linear(2, 2), freeze_epochs=1)
     EncoderFreezeHandler(torch.nn.Linear(2, 2), freeze_epochs=1, enabled=False)  # no pretrained: no-op
+
+
+def test_config_composer_one_clash_rule_and_provenance():
+    from networks.apps.bundle_config import ConfigComposer
+
+    composer = ConfigComposer({"imports": ["$import torch"], "a": 1, "b": {"c": 2}}, "template.json")
+    composer.add({"d": 3}, "common.json", after_imports=True)
+    assert list(composer.config) == ["imports", "d", "a", "b"]
+    with pytest.raises(KeyError, match=r"ids \['a'\] of \['network.json'\] are already set by \['template.json'\]"):
+        composer.add({"a": 5}, "network.json")  # a clash is an error unless the layer overrides
+    composer.override({"a": 4, "b#c": 6}, "bundle.json [train]")
+    assert composer.config["a"] == 4 and composer.config["b"] == {"c": 6}
+    with pytest.raises(ValueError, match="restates the value"):
+        composer.override({"d": 3}, "bundle.json [common]")  # a default is written once
+    composer.override({"d": 3}, "the plan", computed=True)  # computed values may equal the default
+    with pytest.raises(KeyError, match="'e' is not in the template"):
+        composer.override({"e": 1}, "bundle.json [train]")
+    assert composer.provenance() == {
+        "imports": "template.json", "d": "the plan", "a": "bundle.json [train]", "b": "template.json",
+        "b#c": "bundle.json [train]",
+    }  # fmt: skip

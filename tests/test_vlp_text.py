@@ -254,5 +254,5 @@ def test_real_and_mixed_pairs_and_an_interrupted_rewrite(cxr_reports_dir, tmp_pa
     assert all((again / name).read_bytes() == data for name, data in written.items())
     with pytest.raises(ValueError, match="source must be one of"):
         PairDatasetGenerator(str(cxr_reports_dir), str(tmp_path / "x"), source="imaginary")
-    with pytest.raises(FileNotFoundError, match="prepare_data.py cxr_reports"):
+    with pytest.raises(FileNotFoundError, match="zoo-prepare-data cxr_reports"):
         PairDatasetGenerator(str(tmp_path), str(tmp_path / "x"))

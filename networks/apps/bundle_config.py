@@ -18,12 +18,19 @@ multi-GPU fragment, the licence text) ship inside the package, under ``networks/
 
 from __future__ import annotations
 
+import copy
 import json
 from importlib import resources
 from importlib.abc import Traversable
 from typing import Any
 
-__all__ = ["template_file", "load_template", "set_config_id", "merge_after_imports", "render_config"]
+__all__ = [
+    "template_file",
+    "load_template",
+    "ConfigComposer",
+    "set_config_id",
+    "render_config",
+]
 
 
 def template_file(*parts: str) -> Traversable:
@@ -37,6 +44,71 @@ def template_file(*parts: str) -> Traversable:
 def load_template(*parts: str) -> dict:
     """A JSON template of ``networks/configs/``."""
     return json.loads(template_file(*parts).read_text())
+
+
+class ConfigComposer:
+    """One bundle config file built from layers, with one rule for clashes and a record of where each id came from.
+
+    The first layer is the workflow template. ``add`` brings in ids that are not there yet (a clash is an error naming
+    both files); ``override`` replaces ids that are there, top-level or ``#``-paths (a missing id is an error, and so
+    is a value equal to the one it replaces: a default is written once). ``sources`` maps every id (and every
+    overridden ``#``-path) to the file that set it last, in config order.
+    """
+
+    def __init__(self, template: dict, source: str) -> None:
+        self.config = copy.deepcopy(template)
+        self.sources = {id_: source for id_ in self.config}
+
+    def add(self, layer: dict, source: str | dict[str, str], after_imports: bool = False) -> ConfigComposer:
+        """Add new ids, at the end or right after ``imports`` (model-zoo key order for a shared ``common`` file).
+        ``source`` names the file, or maps each id to its own (a layer that was composed itself)."""
+        sources = source if isinstance(source, dict) else {id_: source for id_ in layer}
+        clash = sorted(set(layer) & set(self.config))
+        if clash:
+            where = sorted({self.sources[c] for c in clash})
+            raise KeyError(
+                f"ids {clash} of {sorted({sources[c] for c in clash})} are already set by {where}; keep each in one "
+                "place or override it."
+            )
+        layer = copy.deepcopy(layer)
+        if after_imports:
+            head = {"imports": self.config["imports"]} if "imports" in self.config else {}
+            self.config = {**head, **layer, **{k: v for k, v in self.config.items() if k != "imports"}}
+        else:
+            self.config.update(layer)
+        self.sources.update({id_: s for id_, s in sources.items() if id_ in layer or "#" in id_})
+        return self
+
+    def override(self, values: dict, source: str, computed: bool = False) -> ConfigComposer:
+        """Replace existing ids (top-level or ``#``-paths) with ``values``; ``computed`` values (from a plan, not
+        written by hand) may equal what they replace."""
+        for id_, value in values.items():
+            if not computed and _get_config_id(self.config, id_) == value:
+                raise ValueError(f"{source}: '{id_}' restates the value it would override ({value!r}); remove it.")
+            set_config_id(self.config, id_, copy.deepcopy(value), source)
+            self.sources[id_] = source
+        return self
+
+    def provenance(self) -> dict:
+        """``{id: source}``, top-level ids in config order, then overridden ``#``-paths."""
+        top = {k: self.sources[k] for k in self.config}
+        return {**top, **{k: v for k, v in self.sources.items() if "#" in k}}
+
+
+def _get_config_id(config: dict, id_: str) -> Any:
+    """The value at a top-level id or ``#``-path; a sentinel when there is none (``set_config_id`` then says so)."""
+    node: Any = config
+    for key in id_.split("#") if id_ not in config else [id_]:
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return _MISSING
+    return node
+
+
+_MISSING = object()
 
 
 def set_config_id(config: dict, id_: str, value: Any, source: str) -> None:
@@ -61,15 +133,6 @@ def set_config_id(config: dict, id_: str, value: Any, source: str) -> None:
         node[int(last)] = value
     else:
         raise KeyError(f"{source}: id '{id_}' is not in the template config; add it there first.")
-
-
-def merge_after_imports(config: dict, common: dict, source: str) -> dict:
-    """``config`` with the ids of ``common`` inserted right after its ``imports`` (model-zoo key order)."""
-    clash = sorted(set(config) & set(common))
-    if clash:
-        raise KeyError(f"ids {clash} are in both {source} and a workflow file; keep them in one place.")
-    head = {"imports": config["imports"]} if "imports" in config else {}
-    return {**head, **common, **{k: v for k, v in config.items() if k != "imports"}}
 
 
 def render_config(value: Any, indent: int = 0) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from networks.apps.bundle_config import load_template, merge_after_imports, render_config, set_config_id, template_file
+from networks.apps.bundle_config import ConfigComposer, load_template, render_config, template_file
 from networks.data.atomic import write_json_atomic
 
 from .patch_sampling import augmentation_settings
@@ -120,24 +120,31 @@ def bundle_values(plans: dict, dataset_json: dict, configuration_name: str, netw
 
 
 def compose_configs(plans: dict, dataset_json: dict, configuration_name: str, network: str = "auto") -> dict:
-    """``{file stem: config}`` of the bundle's ``train``, ``evaluate``, ``inference`` and ``multi_gpu_train``."""
+    """``{file stem: ConfigComposer}`` of the bundle's ``train``, ``evaluate``, ``inference`` and ``multi_gpu_train``
+    (``.config`` the config, ``.provenance()`` where each id came from)."""
     values = bundle_values(plans, dataset_json, configuration_name, network)
+    plan_source = f"networks.apps.autoseg.bundle_values from the plan ({plans['plans_name']} / {configuration_name})"
     network_source = f"networks/configs/network_def/{values['template']}.json"
-    common = {**load_template("autoseg", "common.json"), **load_template("network_def", f"{values['template']}.json")}
-    for id_, value in values["common"].items():
-        set_config_id(common, id_, value, network_source)
+    network_def = load_template("network_def", f"{values['template']}.json")
+    common = ConfigComposer(load_template("autoseg", "common.json"), "networks/configs/autoseg/common.json")
+    common.override({"network_def": network_def.pop("network_def")}, network_source)
+    common.add(network_def, network_source)  # the network's own geometry ids (kernel sizes, strides...)
+    common.override(values["common"], plan_source, computed=True)
     out = {}
     for stem in ("train", "inference"):
-        config = merge_after_imports(
-            load_template("autoseg", f"{stem}.json"), common, "networks/configs/autoseg/common.json"
-        )
-        for id_, value in values[stem].items():
-            set_config_id(config, id_, value, f"networks/configs/autoseg/{stem}.json (from the plan)")
-        out[stem] = config
-    out["evaluate"] = load_template("autoseg", "evaluate.json")
-    multi_gpu = load_template("shared", "multi_gpu_train.json")
-    for id_, value in load_template("autoseg", "multi_gpu_train.json").items():
-        set_config_id(multi_gpu, id_, value, "networks/configs/autoseg/multi_gpu_train.json")
+        composer = ConfigComposer(load_template("autoseg", f"{stem}.json"), f"networks/configs/autoseg/{stem}.json")
+        composer.add(common.config, common.sources, after_imports=True)
+        composer.override(values[stem], plan_source, computed=True)
+        out[stem] = composer
+    out["evaluate"] = ConfigComposer(
+        load_template("autoseg", "evaluate.json"), "networks/configs/autoseg/evaluate.json"
+    )
+    multi_gpu = ConfigComposer(
+        load_template("shared", "multi_gpu_train.json"), "networks/configs/shared/multi_gpu_train.json"
+    )
+    multi_gpu.override(
+        load_template("autoseg", "multi_gpu_train.json"), "networks/configs/autoseg/multi_gpu_train.json"
+    )
     out["multi_gpu_train"] = multi_gpu
     return out
 
@@ -294,10 +301,12 @@ def write_bundle(
     out_dir: str | os.PathLike,
     network: str = "auto",
 ) -> Path:
-    """Write the bundle of one configuration to ``out_dir`` (configs, metadata, docs, ``models/``); trained
-    weights already in ``out_dir/models`` are kept. Returns the bundle folder."""
+    """Write the bundle of one configuration to ``out_dir`` (configs, metadata, docs with ``config_sources.json``:
+    the template file or plan behind every id, ``models/``); trained weights already in ``out_dir/models`` are kept.
+    Returns the bundle folder."""
     out = Path(out_dir)
-    configs = compose_configs(plans, dataset_json, configuration_name, network)
+    composed = compose_configs(plans, dataset_json, configuration_name, network)
+    configs = {stem: composer.config for stem, composer in composed.items()}
     template = network_for(resolve_configuration(plans, configuration_name), network)
     (out / "configs").mkdir(parents=True, exist_ok=True)
     (out / "docs").mkdir(exist_ok=True)
@@ -306,6 +315,8 @@ def write_bundle(
         path = out / "configs" / f"{stem}.json"
         path.with_suffix(".tmp").write_text(render_config(config) + "\n")
         os.replace(path.with_suffix(".tmp"), path)
+    sources = {f"{stem}.json": composer.provenance() for stem, composer in composed.items()}
+    write_json_atomic(out / "docs" / "config_sources.json", sources, indent=4)
     write_json_atomic(out / "configs" / "plans.json", plans, indent=4)
     write_json_atomic(out / "configs" / "dataset.json", dataset_json, indent=4)
     meta = _metadata(plans, dataset_json, configuration_name, configs, template)
