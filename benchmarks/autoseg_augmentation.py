@@ -69,7 +69,6 @@ def run(work_dir: str, configuration: str = "3d_fullres", fold: int = 0, patches
         results: str = str(RESULTS)) -> None:  # fmt: skip
     """Time ``patches`` training patches through the bundle's ``train#dataset`` (sampling, then every transform)."""
     import torch
-    from monai.bundle import ConfigParser
     from monai.utils import set_determinism
 
     import networks
@@ -77,19 +76,8 @@ def run(work_dir: str, configuration: str = "3d_fullres", fold: int = 0, patches
 
     torch.set_num_threads(1)
     experiment = Experiment(Path(work_dir))
-    bundle = experiment.write_bundle(configuration)  # the imported code's templates and augmentation
-    parser = ConfigParser()
-    parser.read_config(str(bundle / "configs" / "train.json"))
-    parser.update(
-        {
-            "bundle_root": str(bundle),
-            "preprocessed_dir": str(experiment.preprocessed_dir(configuration)),
-            "splits_file": str(experiment.splits_file),
-            "fold": fold,
-            "num_workers": 0,
-            "iters_per_epoch": -(-patches // parser.get_parsed_content("batch_size")),
-        }
-    )
+    parser = experiment.train_parser(configuration, fold, num_workers=0)  # the imported code's augmentation
+    parser.update({"iters_per_epoch": -(-patches // parser.get_parsed_content("batch_size"))})
     dataset = parser.get_parsed_content("train#dataset")
     totals: dict[str, float] = defaultdict(float)
     chain = dataset.transform

@@ -711,23 +711,11 @@ def _ours_throughput(experiment: Experiment, raw: Path, configuration: str, fold
     """Our side of ``throughput``, in this process: the generated bundle's training data loader (``train#dataloader``:
     patch sampler + augmentation in DataLoader workers), then ``predict_cases`` with the fold's model."""
     import torch
-    from monai.bundle import ConfigParser
 
     from networks.apps.autoseg.predict import ConfigurationModel, group_channel_files, predict_cases, window_inferer
 
-    bundle = experiment.write_bundle(configuration)  # the current code's augmentation; the trained model is kept
-    parser = ConfigParser()
-    parser.read_config(str(bundle / "configs" / "train.json"))
-    parser.update(
-        {
-            "bundle_root": str(bundle),
-            "preprocessed_dir": str(experiment.preprocessed_dir(configuration)),
-            "splits_file": str(experiment.splits_file),
-            "fold": fold,
-            "num_workers": workers,
-            "iters_per_epoch": batches * repeats + 1,
-        }
-    )
+    parser = experiment.train_parser(configuration, fold, workers, batches * repeats + 1)  # the trained model is kept
+    bundle = experiment.bundle_dir(configuration)
     loader = iter(parser.get_parsed_content("train#dataloader"))
     batch_size = parser.get_parsed_content("batch_size")
     next(loader)  # workers started once

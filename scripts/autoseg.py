@@ -10,12 +10,7 @@
 # limitations under the License.
 """Checkout shortcut for the ``autoseg`` command (``python -m networks.apps.autoseg``), kept for older instructions."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # a checkout that was not pip-installed
-
-from networks.apps.autoseg.cli import main  # noqa: E402
+from networks.apps.autoseg.cli import main
 
 if __name__ == "__main__":
     main()

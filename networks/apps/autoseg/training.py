@@ -97,6 +97,19 @@ class Experiment:
     def fold_dir(self, configuration: str, fold: int | str, network: str = "auto") -> Path:
         return self.work / "results" / bundle_name(self.plans, configuration, network) / f"fold_{fold}"
 
+    def train_parser(self, configuration: str, fold: int | str, num_workers: int, iters_per_epoch: int | None = None):
+        """A ``ConfigParser`` of the configuration's bundle ``train.json`` (written anew from the current code)
+        pointed at this work folder's preprocessed data, splits and ``fold``: for timing its data pipeline alone."""
+        from monai.bundle import ConfigParser
+
+        bundle = self.write_bundle(configuration)
+        parser = ConfigParser()
+        parser.read_config(str(bundle / "configs" / "train.json"))
+        values = {"bundle_root": str(bundle), "preprocessed_dir": str(self.preprocessed_dir(configuration))}
+        values.update(splits_file=str(self.splits_file), fold=fold, num_workers=num_workers)
+        parser.update(values if iters_per_epoch is None else {**values, "iters_per_epoch": iters_per_epoch})
+        return parser
+
     def write_bundle(self, configuration: str, network: str = "auto") -> Path:
         return write_bundle(
             self.plans, self.dataset_json, configuration, self.bundle_dir(configuration, network), network
