@@ -72,11 +72,11 @@ def run(work_dir: str, configuration: str = "3d_fullres", fold: int = 0, patches
     from monai.utils import set_determinism
 
     import networks
-    from networks.apps.autoseg.training import Experiment
+    from networks.apps.autoseg import WorkFolder
+    from networks.apps.autoseg.training.train import train_parser
 
     torch.set_num_threads(1)
-    experiment = Experiment(Path(work_dir))
-    parser = experiment.train_parser(configuration, fold, num_workers=0)  # the imported code's augmentation
+    parser = train_parser(WorkFolder(work_dir), configuration, fold, num_workers=0)  # the imported code's augmentation
     parser.update({"iters_per_epoch": -(-patches // parser.get_parsed_content("batch_size"))})
     dataset = parser.get_parsed_content("train#dataset")
     totals: dict[str, float] = defaultdict(float)

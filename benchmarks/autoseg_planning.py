@@ -10,14 +10,15 @@
 # limitations under the License.
 
 """
-Fingerprint + planning + preprocessing: ours (``scripts/autoseg.py``) against nnunetv2 2.8.1's CLI, same data, same
-number of worker processes, timed in one run; then every difference of fingerprint, plans and preprocessed arrays.
+Fingerprint + planning + preprocessing: ours (``python -m networks.apps.autoseg``) against nnunetv2 2.8.1's CLI, same
+data, same number of worker processes, timed in one run; then every difference of fingerprint, plans and preprocessed
+arrays.
 
     python benchmarks/autoseg_planning.py                       # all prepared nnU-Net raw sets under data/
     python benchmarks/autoseg_planning.py --datasets=lesion_mr --out=runs/autoseg_bench
 
-Datasets are prepared with ``scripts/prepare_data.py <name> --out data/<name>`` if missing; nnunetv2 runs in its
-cached venv (``scripts/nnunet_reference.py venv``). Both tools start from empty output folders and include their
+Datasets are prepared with ``python -m networks.apps.prepare_data <name> --out data/<name>`` if missing; nnunetv2 runs
+in its cached venv (``scripts/nnunet_reference.py venv``). Both tools start from empty output folders and include their
 process start-up. Writes ``<out>/results.json`` and prints a markdown table with the ratio nnunetv2 / ours.
 """
 
@@ -52,7 +53,7 @@ def _timed(cmd: list[str]) -> float:
 def ours(dataset_dir: Path, work: Path, num_processes: int) -> dict:
     """Time our three stages from an empty work folder; also plan ResEnc M (no timing comparison needed)."""
     shutil.rmtree(work, ignore_errors=True)
-    cli = [sys.executable, "scripts/autoseg.py"]
+    cli = [sys.executable, "-m", "networks.apps.autoseg"]
     common = ["--dataset_dir", str(dataset_dir), "--work_dir", str(work), "--num_processes", str(num_processes)]
     timings = {
         "fingerprint": _timed([*cli, "fingerprint", *common]),
@@ -95,7 +96,9 @@ def main(datasets: str | tuple = DATASETS, out: str = "runs/autoseg_bench", num_
         dataset_dir = REPO / "data" / name
         if not (dataset_dir / "dataset.json").is_file():
             subprocess.run(
-                [sys.executable, "scripts/prepare_data.py", name, "--out", str(dataset_dir)], cwd=REPO, check=True
+                [sys.executable, "-m", "networks.apps.prepare_data", name, "--out", str(dataset_dir)],
+                cwd=REPO,
+                check=True,
             )
         work, ref = out_dir / name / "ours", out_dir / name / "nnunetv2"
         ours_t = ours(dataset_dir, work, num_processes)

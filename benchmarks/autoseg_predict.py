@@ -45,10 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from monai.bundle import ConfigParser  # noqa: E402
 from monai.inferers import sliding_window_inference  # noqa: E402
 
+from networks.apps.autoseg import LoadCased, WorkFolder  # noqa: E402
 from networks.apps.autoseg.dataset import load_raw_dataset  # noqa: E402
-from networks.apps.autoseg.predict import ConfigurationModel, predict_cases, window_inferer  # noqa: E402
-from networks.apps.autoseg.training import Experiment  # noqa: E402
-from networks.apps.autoseg.transforms import LoadCased  # noqa: E402
+from networks.apps.autoseg.inference.predict import ConfigurationModel, predict_cases, window_inferer  # noqa: E402
+from networks.apps.autoseg.training.train import write_work_bundle  # noqa: E402
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -62,9 +62,8 @@ def _median_time(fn, repeats: int) -> float:
 
 def main(work_dir: str, dataset_dir: str, configuration: str = "3d_fullres", cases: int = 2, repeats: int = 1) -> None:
     torch.set_grad_enabled(False)
-    experiment = Experiment(work_dir)
     dataset = load_raw_dataset(dataset_dir)
-    bundle = experiment.write_bundle(configuration)
+    bundle = write_work_bundle(WorkFolder(work_dir), configuration)
     checkpoint = bundle / "models" / "model.pt"
     if not checkpoint.is_file():  # timing does not depend on the weights: save the initial ones
         parser = ConfigParser()

@@ -20,8 +20,8 @@ Usage::
 same plans file to nnunetv2 (``nnUNetv2_preprocess -plans_name``), writes one ``splits_final.json`` that both use,
 then for every fold trains with both trainers for the same epochs x iterations on the same device:
 
-- ours: ``scripts/autoseg.py train`` (the generated bundle through ``python -m monai.bundle run``, then the fold's
-  validation cases predicted from the raw files with TTA and exported);
+- ours: ``python -m networks.apps.autoseg train`` (the generated bundle through ``python -m monai.bundle run``,
+  then the fold's validation cases predicted from the raw files with TTA and exported);
 - nnunetv2: ``nnUNetv2_train`` with ``nnUNetTrainer_zooHarness``, a subclass written into nnunetv2's venv whose only
   change is ``num_epochs`` and ``num_iterations_per_epoch`` (nnunetv2 finds trainers inside its own package), which
   ends with nnunetv2's own validation of the fold.
@@ -59,9 +59,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from networks.apps.autoseg import workflow  # noqa: E402
-from networks.apps.autoseg.evaluation import evaluate_cases  # noqa: E402
-from networks.apps.autoseg.training import Experiment  # noqa: E402
+from networks.apps.autoseg import AutoSegRunner, WorkFolder  # noqa: E402
+from networks.apps.autoseg.evaluation.metrics import evaluate_cases  # noqa: E402
+from networks.apps.autoseg.training.train import train_parser  # noqa: E402
 
 DATASET_ID = 999
 TRAINER = "nnUNetTrainer_zooHarness"
@@ -175,16 +175,19 @@ def _machine() -> dict:
 
 
 def _dataset_dir(dataset: str) -> Path:
-    """A prepared dataset's folder (``data/<name>``, prepared by ``scripts/prepare_data.py`` when missing) or a path."""
+    """A prepared dataset's folder (``data/<name>``, prepared by ``networks.apps.prepare_data`` when missing) or a
+    path."""
     path = Path(dataset).expanduser()
     if path.is_dir():
         return path.resolve()
     folder = REPO / "data" / dataset
     proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "prepare_data.py"), dataset, "--out", str(folder)], text=True
+        [sys.executable, "-m", "networks.apps.prepare_data", dataset, "--out", str(folder)], text=True
     )
     if proc.returncode != 0:
-        raise SystemExit(f"error: could not prepare dataset {dataset!r} (a name of scripts/prepare_data.py or a path)")
+        raise SystemExit(
+            f"error: could not prepare dataset {dataset!r} (a dataset name of networks.apps.prepare_data or a path)"
+        )
     return folder
 
 
@@ -218,10 +221,10 @@ class Ours(Side):
         return self.root / "ours"
 
     def fold_dir(self, fold: str) -> Path:
-        return Experiment(self.work).fold_dir(self.configuration, fold, self.network)
+        return WorkFolder(self.work).fold_dir(self.configuration, fold, self.network)
 
     def train(self, fold: str, logs: Path) -> dict:
-        cmd = [sys.executable, str(REPO / "scripts" / "autoseg.py"), "train", "--dataset_dir", str(self.raw)]
+        cmd = [sys.executable, "-m", "networks.apps.autoseg", "train", "--dataset_dir", str(self.raw)]
         cmd += ["--work_dir", str(self.work), "--configuration", self.configuration, "--fold", fold]
         cmd += ["--network", self.network, "--epochs", str(self.epochs), "--iters_per_epoch", str(self.iters)]
         # a fold not yet recorded starts afresh (as nnunetv2's does), so its curve and times cover every epoch
@@ -245,7 +248,7 @@ class Ours(Side):
         return values
 
     def predict_test(self, folds: list[str], out: Path, logs: Path) -> dict:
-        cmd = [sys.executable, str(REPO / "scripts" / "autoseg.py"), "predict", "--work_dir", str(self.work)]
+        cmd = [sys.executable, "-m", "networks.apps.autoseg", "predict", "--work_dir", str(self.work)]
         cmd += ["--input_dir", str(self.raw / "imagesTs"), "--output_dir", str(out)]
         cmd += ["--configurations", self.configuration, "--folds", ",".join(folds), "--network", self.network]
         cmd += ["--device", self.device]
@@ -411,13 +414,13 @@ def run(
             work.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(plans_file, work / "plans.json")
     elif not (work / "plans.json").is_file():
-        workflow.plan(str(raw), str(work), planner=planner, seconds_per_iteration=seconds_per_iteration)
-    workflow.preprocess(str(raw), str(work), configurations=[configuration])
-    experiment = Experiment(work)
-    plans = experiment.plans
-    cases = experiment.preprocessed_cases(configuration)
-    experiment.splits(cases)  # writes splits_final.json (nnU-Net's 5-fold rule and seed)
-    labels = experiment.foreground_labels
+        AutoSegRunner(raw, work).plan(planner=planner, seconds_per_iteration=seconds_per_iteration)
+    AutoSegRunner(raw, work).preprocess([configuration])
+    work_folder = WorkFolder(work)
+    plans = work_folder.plans.raw
+    cases = work_folder.preprocessed_cases(configuration)
+    work_folder.splits(cases)  # writes splits_final.json (nnU-Net's 5-fold rule and seed)
+    labels = work_folder.plans.foreground_labels
     common = dict(epochs=epochs, iters=iters_per_epoch, workers=num_workers, device=device)
     runners: list[Side] = []
     if any(s.startswith("ours") for s in side_names):
@@ -425,7 +428,7 @@ def run(
     if "nnunet" in side_names:
         python = nnunet_python()
         nnunet = NnUNet(root, raw, configuration, python=python, plans_name=plans["plans_name"], **common)
-        prep = nnunet.prepare(plans, experiment.splits_file, logs)
+        prep = nnunet.prepare(plans, work_folder.splits_file, logs)
         if prep:
             state["nnunetv2_preprocess"] = prep
         runners.append(nnunet)
@@ -448,7 +451,7 @@ def run(
                 save()
 
     # one evaluator for every prediction of both sides
-    splits = experiment.splits(cases)
+    splits = work_folder.splits(cases)
     report: dict = {
         "commit": commit,
         "fold_commits": sorted(
@@ -473,7 +476,7 @@ def run(
     report["commands"] = {side.name: command for side in runners}
     # when and where each side trained: a later arm may run on another day and machine than the sides it joins
     report["side_runs"] = {side.name: {"date": report["date"], "machine": report["machine"]} for side in runners}
-    ending = experiment.dataset_json["file_ending"]
+    ending = work_folder.plans.file_ending
     for side in runners:
         entry: dict = {"folds": {}, "seconds_per_epoch": [], "peak_rss_mib": []}
         for fold in fold_names:
@@ -706,16 +709,21 @@ os._exit(0)
 """
 
 
-def _ours_throughput(experiment: Experiment, raw: Path, configuration: str, fold: str, batches: int, repeats: int,
+def _ours_throughput(work_folder: WorkFolder, raw: Path, configuration: str, fold: str, batches: int, repeats: int,
                      workers: int, out: Path) -> dict:  # fmt: skip
     """Our side of ``throughput``, in this process: the generated bundle's training data loader (``train#dataloader``:
     patch sampler + augmentation in DataLoader workers), then ``predict_cases`` with the fold's model."""
     import torch
 
-    from networks.apps.autoseg.predict import ConfigurationModel, group_channel_files, predict_cases, window_inferer
+    from networks.apps.autoseg.inference.predict import (
+        ConfigurationModel,
+        group_channel_files,
+        predict_cases,
+        window_inferer,
+    )
 
-    parser = experiment.train_parser(configuration, fold, workers, batches * repeats + 1)  # the trained model is kept
-    bundle = experiment.bundle_dir(configuration)
+    parser = train_parser(work_folder, configuration, fold, workers, batches * repeats + 1)  # the trained model is kept
+    bundle = work_folder.bundle_dir(configuration)
     loader = iter(parser.get_parsed_content("train#dataloader"))
     batch_size = parser.get_parsed_content("batch_size")
     next(loader)  # workers started once
@@ -726,10 +734,9 @@ def _ours_throughput(experiment: Experiment, raw: Path, configuration: str, fold
             next(loader)
         loading.append(time.perf_counter() - start)
     del loader, parser  # the parser holds the DataLoader and its persistent workers
-    model = ConfigurationModel(str(bundle), [str(experiment.fold_dir(configuration, fold) / "model.pt")])
+    model = ConfigurationModel(str(bundle), [str(work_folder.fold_dir(configuration, fold) / "model.pt")])
     model.load(torch.device("cpu"))
-    cases = group_channel_files(raw / "imagesTs", len(experiment.dataset_json["channel_names"]),
-                                experiment.dataset_json["file_ending"])  # fmt: skip
+    cases = group_channel_files(raw / "imagesTs", work_folder.plans.num_channels, work_folder.plans.file_ending)
     start = time.perf_counter()
     predict_cases(cases, out, [model], device="cpu")
     predicting = time.perf_counter() - start
@@ -770,13 +777,13 @@ def throughput(
     tests = len(list((raw / "imagesTs").glob("*_0000*")))
     if not tests:
         raise SystemExit(f"error: {raw / 'imagesTs'} has no <case>_0000 files to time the predictors on")
-    experiment = Experiment(root / "ours")
-    plans = experiment.plans
+    work_folder = WorkFolder(root / "ours")
+    plans = work_folder.plans.raw
     common = dict(epochs=0, iters=0, workers=num_workers, device="cpu")
     nnunet = NnUNet(root, raw, configuration, python=nnunet_python(), plans_name=plans["plans_name"], **common)
     model_dir = nnunet.fold_dir(fold).parent
     for needed in (
-        experiment.fold_dir(configuration, fold) / "model.pt",
+        work_folder.fold_dir(configuration, fold) / "model.pt",
         model_dir / f"fold_{fold}" / "checkpoint_final.pth",
     ):
         if not needed.is_file():
@@ -786,7 +793,7 @@ def throughput(
     scratch = root / "throughput"
     shutil.rmtree(scratch, ignore_errors=True)
     print("+ ours: data loader, then predictor", flush=True)
-    ours = _ours_throughput(experiment, raw, configuration, fold, batches, repeats, num_workers, scratch / "ours")
+    ours = _ours_throughput(work_folder, raw, configuration, fold, batches, repeats, num_workers, scratch / "ours")
     cmd = [nnunet.python, "-c", NNUNET_THROUGHPUT, str(DATASET_ID), nnunet.plans_name, configuration, fold]
     cmd += [str(batches), str(repeats)]
     cmd += [str(raw / "imagesTs"), str(scratch / "nnunetv2"), str(model_dir)]

@@ -35,8 +35,8 @@ import fire
 import torch
 
 from networks.apps.autoseg import CPUPlanner, load_raw_dataset
-from networks.apps.autoseg.cpu_timing import measured_throughput, time_training_step
-from networks.apps.autoseg.fingerprint import extract_fingerprint
+from networks.apps.autoseg.planning.cpu_timing import measured_throughput, time_training_step
+from networks.apps.autoseg.planning.fingerprint import extract_fingerprint
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,7 +56,9 @@ def main(
         dataset_dir = REPO / "data" / name
         if not (dataset_dir / "dataset.json").is_file():
             subprocess.run(
-                [sys.executable, "scripts/prepare_data.py", name, "--out", str(dataset_dir)], cwd=REPO, check=True
+                [sys.executable, "-m", "networks.apps.prepare_data", name, "--out", str(dataset_dir)],
+                cwd=REPO,
+                check=True,
             )
         dataset = load_raw_dataset(dataset_dir)
         fingerprint = extract_fingerprint(dataset, out_dir / name)

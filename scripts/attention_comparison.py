@@ -19,7 +19,7 @@ test set. Parameters and multiply-adds (conv/linear, ``torch.utils.flop_counter`
 
 Usage (repository root)::
 
-    python scripts/prepare_data.py brainregions --out data/brainregions
+    python -m networks.apps.prepare_data brainregions --out data/brainregions
     python scripts/attention_comparison.py run --epochs 12            # all rows, about 8 min each on 2 CPU cores
     python scripts/attention_comparison.py run --variants "['aam']" --epochs 1 --dry_run True
 

@@ -123,9 +123,9 @@ def app(bundle: str, out: str, python: str | None = None, stock: bool = False) -
 
 def studies(dataset_dir: str, out: str, n: int = 4, split: str = "training") -> str:
     """
-    Write a MONAI Label studies folder from a prepared dataset (``dataset.json`` in the layout of
-    ``scripts/prepare_data.py``): the first ``n`` cases of ``split``, images at the top level and their masks under
-    ``labels/final`` with the same file name.
+    Write a MONAI Label studies folder from a prepared dataset (``dataset.json`` in the layout
+    of ``networks.apps.prepare_data``): the first ``n`` cases of ``split``, images at the top level and their masks
+    under ``labels/final`` with the same file name.
 
     Args:
         dataset_dir: prepared dataset folder.

@@ -22,7 +22,7 @@ findings). Every step is the bundle's ``python -m monai.bundle run`` command, pr
 
 Usage (repository root)::
 
-    python scripts/prepare_data.py cxr_reports --out data/cxr_reports
+    python -m networks.apps.prepare_data cxr_reports --out data/cxr_reports
     python scripts/vlp_experiment.py run --losses "['convirt']"   # the 3 rows of docs/results.md (~8 min each here)
     python scripts/vlp_experiment.py run                          # + GLoRIA rows (~21 min each here)
     python scripts/vlp_experiment.py run --losses "['convirt']" --num_pairs 200 --epochs 1 --write_docs False

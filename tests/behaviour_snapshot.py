@@ -13,7 +13,7 @@ short training and its predictions on a small real 3D set (CPU, fixed seeds), an
 
 Record before a change and after it, then compare::
 
-    python -m tests.behaviour_snapshot record --out /tmp/before.json [--autoseg "python scripts/autoseg.py"]
+    python -m tests.behaviour_snapshot record --out /tmp/before.json [--autoseg "autoseg"]
     python -m tests.behaviour_snapshot compare /tmp/before.json /tmp/after.json
 
 ``--autoseg`` is the command that runs autoseg (it may change with the restructuring). Arrays and weights are
@@ -84,7 +84,7 @@ def _small_3d_set(out: Path) -> Path:
 
     source = REPO / "data" / "nuclei3d"
     if not (source / "dataset.json").is_file():
-        raise SystemExit(f"error: {source} is missing: run `python scripts/prepare_data.py nuclei3d` first")
+        raise SystemExit(f"error: {source} is missing: run `python -m networks.apps.prepare_data nuclei3d` first")
     shutil.copytree(source, out, ignore=shutil.ignore_patterns("*.tiff", "checksums*"))
     for path in sorted(source.glob("*Tr/*.tiff")):
         tifffile.imwrite(out / path.parent.name / path.name, tifffile.imread(path)[14:46, 32:96, 32:96])
@@ -98,7 +98,7 @@ def _run(cmd: list[str], cwd: Path) -> None:
         raise SystemExit(f"error: {shlex.join(cmd)} failed ({proc.returncode}):\n{(proc.stdout + proc.stderr)[-3000:]}")
 
 
-def record(out: str, autoseg: str = f"{sys.executable} scripts/autoseg.py", keep: str | None = None) -> str:
+def record(out: str, autoseg: str = f"{sys.executable} -m networks.apps.autoseg", keep: str | None = None) -> str:
     """Run plan, preprocess, a 1-epoch training of fold 0 (3d_fullres) and its prediction; write the digests."""
     scratch = Path(keep or tempfile.mkdtemp(prefix="behaviour_")).resolve()
     scratch.mkdir(parents=True, exist_ok=True)

@@ -77,7 +77,7 @@ def built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path
 
 @pytest.fixture(scope="session")
 def prepare_data() -> ModuleType:
-    """The scripts/prepare_data.py module."""
+    """The networks.apps.prepare_data module."""
     return load_prepare_data()
 
 
@@ -100,7 +100,7 @@ def cxr_reports_dir() -> Path:
 
 
 def prepared_raw_dataset(name: str) -> Path:
-    """A dataset of scripts/prepare_data.py in nnU-Net v2's raw layout, prepared once under data/<name>."""
+    """A dataset of networks.apps.prepare_data in nnU-Net v2's raw layout, prepared once under data/<name>."""
     return prepared(name)
 
 

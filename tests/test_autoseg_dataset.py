@@ -224,3 +224,18 @@ def test_int64_nifti_labels_read(lesion_mr_dir, tmp_path):
         nrrd = check_case(load_raw_dataset(lesion_mr_dir), case)
         np.testing.assert_array_equal(seg, nrrd[1])
         np.testing.assert_allclose(props["spacing"], nrrd[2]["spacing"], rtol=1e-5)
+
+
+def test_cli_lists_the_verbs_and_refuses_unknown_words(tmp_path):
+    from networks.apps.autoseg.cli import check_options
+
+    proc = warm_python.run([*CLI, "--help"])
+    assert proc.returncode == 0 and all(f"autoseg {verb} " in proc.stdout for verb in ("plan", "train", "predict"))
+    assert check_options(["--dataset_dir", "plan", "verify"]) == "verify"  # an option's value is not the verb
+    assert check_options(["--work_dir=w", "train", "--fold", "0"]) == "train"
+    with pytest.raises(ValueError, match="unknown command 'planx'; choose from ensemble, find_best"):
+        check_options(["planx", "--dataset_dir", "x"])
+    with pytest.raises(ValueError, match="autoseg train: unknown option --epoch; its options are"):
+        check_options(["train", "--epoch", "3"])
+    proc = warm_python.run([*CLI, "preprocess", "--dataset_dir", str(tmp_path), "--configuration", "2d"])
+    assert proc.returncode == 1 and proc.stderr.strip().startswith("error: autoseg preprocess: unknown option")

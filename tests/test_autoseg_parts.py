@@ -21,13 +21,14 @@ import numpy as np
 import pytest
 import torch
 
-from networks.apps.autoseg.evaluation import label_metrics
+from networks.apps.autoseg import AutoSegRunner
+from networks.apps.autoseg.evaluation.metrics import label_metrics
 from networks.apps.autoseg.image_io import read_images, read_seg, write_seg
-from networks.apps.autoseg.patch_sampling import PatchDataset, augmentation_settings
-from networks.apps.autoseg.postprocessing import determine_postprocessing, keep_largest_component
+from networks.apps.autoseg.inference.postprocessing import determine_postprocessing, keep_largest_component
+from networks.apps.autoseg.inference.transforms import to_original_geometry
+from networks.apps.autoseg.preprocessing.transforms import LoadCased
 from networks.apps.autoseg.splits import kfold_splits, load_or_create_splits
-from networks.apps.autoseg.transforms import LoadCased, to_original_geometry
-from networks.apps.autoseg.workflow import plan
+from networks.apps.autoseg.training.patch_sampling import PatchDataset, augmentation_settings
 from networks.nets import PlainConvUNet, ResidualEncoderUNet
 from tests.conftest import prepared_raw_dataset
 
@@ -133,7 +134,7 @@ def test_patch_dataset_oversamples_foreground_at_the_end_of_each_batch():
 def test_export_restores_the_original_array_and_geometry(tmp_path):
     raw = prepared_raw_dataset("lesion_ct")
     work = tmp_path / "work"
-    plans = plan(raw, work)
+    plans = AutoSegRunner(raw, work).plan()
     case = sorted((raw / "labelsTr").glob("*.nrrd"))[0]
     images = sorted((raw / "imagesTr").glob(f"{case.name[:-5]}_*.nrrd"))
     seg, props = read_seg(str(case))
@@ -164,8 +165,8 @@ def test_keep_largest_component_and_the_postprocessing_decision():
     assert np.array_equal(cleaned, reference)
 
     def evaluate(decision):
-        from networks.apps.autoseg.evaluation import summarize
-        from networks.apps.autoseg.postprocessing import apply_postprocessing
+        from networks.apps.autoseg.evaluation.metrics import summarize
+        from networks.apps.autoseg.inference.postprocessing import apply_postprocessing
 
         metrics = label_metrics(reference, apply_postprocessing(prediction, decision), [1])
         return summarize([{"case": "a", "metrics": metrics}], [1])
@@ -180,7 +181,7 @@ def test_keep_largest_component_and_the_postprocessing_decision():
                                             ("swin_umamba", "AdamW (lr 0.0001, weight decay 0.05)")])  # fmt: skip
 def test_generated_readme_and_metadata_name_the_optimiser_the_config_trains_with(tmp_path, network, words):
     """The generated texts are rendered from the composed configs: Swin-UMamba's bundle trains with AdamW, says so."""
-    from networks.apps.autoseg.bundle import write_bundle
+    from networks.apps.autoseg.training.bundle import write_bundle
 
     plans = json.loads(
         (Path(__file__).parents[1] / "docs/results/autoseg_vs_nnunet_nuclei2d_nnunet.plans.json").read_text()

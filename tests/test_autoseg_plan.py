@@ -30,9 +30,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from networks.apps.autoseg import CPUPlanner, plan_experiment
-from networks.apps.autoseg.topology import plain_unet_feature_map_size, residual_unet_feature_map_size
-from networks.apps.autoseg.workflow import plan
+from networks.apps.autoseg import AutoSegRunner, CPUPlanner, plan_experiment
+from networks.apps.autoseg.planning.topology import plain_unet_feature_map_size, residual_unet_feature_map_size
 from tests import warm_python
 from tests.conftest import prepared_raw_dataset
 
@@ -207,7 +206,7 @@ def test_plans_of_another_planner_are_replaced_not_merged(planned, tmp_path, cap
     for planner in ("default", "cpu"):
         caplog.clear()
         with caplog.at_level(logging.WARNING):
-            plan(prepared_raw_dataset("lesion_ct"), work, planner=planner, plans_file=str(plans_file))
+            AutoSegRunner(prepared_raw_dataset("lesion_ct"), work, plans_file=str(plans_file)).plan(planner=planner)
         names = set(json.loads(plans_file.read_text())["configurations"])
         reference = set(json.loads((REFERENCE / "lesion_ct" / "nnUNetPlans.json").read_text())["configurations"])
         if planner == "default":

@@ -24,7 +24,7 @@ import torch
 from monai.engines import SupervisedEvaluator, SupervisedTrainer
 from monai.handlers import MeanAbsoluteError, StatsHandler, ValidationHandler, from_engine
 
-from networks.apps.autoseg.training import FoldProgress
+from networks.apps.autoseg.training.train import FoldProgress
 from networks.handlers import TrainingConsole
 from networks.handlers.console import _StdoutHandler, format_duration, loss_of
 

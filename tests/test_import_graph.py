@@ -120,3 +120,49 @@ def test_no_import_circles():
         if node not in index:
             visit(node)
     assert not circles, f"import circles: {circles}"
+
+
+# autoseg's stages, in pipeline order: a stage imports the shared modules and earlier stages only, and
+# inference (what a deployed bundle runs) nothing of training
+AUTOSEG = "networks.apps.autoseg"
+AUTOSEG_RANK = {
+    "dataset": 0,
+    "image_io": 0,
+    "parallel": 0,
+    "plans": 0,
+    "splits": 0,
+    "work_folder": 0,
+    "planning": 1,
+    "preprocessing": 2,
+    "training": 3,
+    "inference": 3,
+    "evaluation": 4,
+    "runner": 5,
+    "cli": 6,
+    "__main__": 7,
+}
+
+
+def _autoseg_part(module: str) -> str | None:
+    if not module.startswith(AUTOSEG + "."):
+        return None
+    return module[len(AUTOSEG) + 1 :].split(".")[0]
+
+
+def test_autoseg_stages_only_import_earlier_ones():
+    modules = [m for m in _modules() if _autoseg_part(m)]
+    assert {_autoseg_part(m) for m in modules} == set(AUTOSEG_RANK)
+    upward = []
+    for module, targets in _graph().items():
+        here = _autoseg_part(module)
+        if here is None:
+            continue
+        for target in targets:
+            if target == AUTOSEG and here not in ("cli", "__main__"):
+                upward.append(f"{module} -> {target} (the package imports every stage)")
+            there = _autoseg_part(target)
+            if there is None or there == here:
+                continue
+            if AUTOSEG_RANK[there] >= AUTOSEG_RANK[here] and not (AUTOSEG_RANK[here] == 0 and AUTOSEG_RANK[there] == 0):
+                upward.append(f"{module} -> {target}")
+    assert not upward, "autoseg imports that do not follow the pipeline:\n" + "\n".join(upward)

@@ -11,28 +11,33 @@
 
 """nnU-Net v2's self-configuring segmentation recipe built from MONAI parts.
 
-One module per stage, as `monai.apps.auto3dseg`:
+:class:`AutoSegRunner` is the pipeline (its methods are the verbs; ``autoseg`` is the command). The folder shows
+the pipeline; each stage imports only the shared modules and the stages before it:
 
-* `dataset`: read an nnU-Net v2 raw folder or an MSD/Decathlon folder and check its integrity;
-* `image_io`: read images and label maps in nnU-Net's axis order (NIfTI, NRRD, MHA, PNG, TIFF);
-* `fingerprint`: crop to nonzero, foreground intensity statistics, spacings and shapes;
-* `topology` and `planner`: nnU-Net's `ExperimentPlanner` rules (plus the ResEnc M and a CPU preset);
-* `normalization`, `resampling` and `preprocess`: the preprocessed cache the training stage reads;
-* `splits`, `patch_sampling`, `transforms` and `bundle`: each configuration as a MONAI bundle that trains on folds;
-* `predict`, `evaluation`, `postprocessing`, `training` and `selection`: cross-validation, ensembles, the best choice.
+* shared: ``dataset`` (nnU-Net v2 raw or MSD folders, integrity checks), ``image_io`` (images in nnU-Net's axis
+  order), ``plans`` (the plans model), ``work_folder`` (every path of the work folder), ``splits``, ``parallel``;
+* ``planning``: fingerprint and experiment planners;
+* ``preprocessing``: the preprocessed cache and the bundles' load transform;
+* ``training``: the generated bundle per configuration and fold training;
+* ``inference``: prediction, ensembles, postprocessing (nothing of training);
+* ``evaluation``: validation of folds, cross-validation and the choice of the best configuration;
+* ``runner`` and ``cli``: the verbs.
 """
 
-from .bundle import write_bundle
 from .dataset import DatasetIntegrityError, RawDataset, load_raw_dataset
-from .fingerprint import extract_fingerprint
-from .patch_sampling import PatchDataset, augmentation_settings
-from .planner import PLANNERS, CPUPlanner, ExperimentPlanner, ResEncMPlanner, plan_experiment
-from .predict import group_channel_files, predict_cases, window_inferer
-from .preprocess import preprocess_dataset
+from .inference import MONAILayoutd, RestoreGeometryd, SaveCased, group_channel_files, predict_cases, window_inferer
+from .planning import PLANNERS, CPUPlanner, ExperimentPlanner, ResEncMPlanner, extract_fingerprint, plan_experiment
+from .plans import Plans
+from .preprocessing import LoadCased, preprocess_dataset
+from .runner import AutoSegRunner
 from .splits import fold_datalist, kfold_splits
-from .transforms import LoadCased, RestoreGeometryd, SaveCased
+from .training import PatchDataset, augmentation_settings, write_bundle
+from .work_folder import WorkFolder
 
 __all__ = [
+    "AutoSegRunner",
+    "Plans",
+    "WorkFolder",
     "DatasetIntegrityError",
     "RawDataset",
     "load_raw_dataset",
@@ -54,4 +59,5 @@ __all__ = [
     "LoadCased",
     "RestoreGeometryd",
     "SaveCased",
+    "MONAILayoutd",
 ]

@@ -33,9 +33,19 @@ from pathlib import Path
 
 import numpy as np
 
+from networks.data.atomic import write_json_atomic
+
 from .image_io import SUPPORTED_ENDINGS, ImageReadError, read_images, read_seg
 
-__all__ = ["DatasetIntegrityError", "CaseError", "RawDataset", "load_raw_dataset", "check_case"]
+__all__ = [
+    "DatasetIntegrityError",
+    "CaseError",
+    "RawDataset",
+    "load_raw_dataset",
+    "check_case",
+    "case_problem",
+    "report_bad_cases",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -302,3 +312,23 @@ def check_case(dataset: RawDataset, case: str) -> tuple[np.ndarray, np.ndarray, 
             f"{files['label']} holds label values {unexpected} not in dataset.json labels " f"{dataset.label_values}",
         )
     return data, seg.astype(np.float32, copy=False), props
+
+
+def case_problem(err: BaseException) -> str:
+    """What a batch reports for a case that raised ``err``: a :class:`CaseError`'s reason, else the exception."""
+    return err.reason if isinstance(err, CaseError) else f"{type(err).__name__}: {err}"
+
+
+def report_bad_cases(errors: dict[str, str], path: Path, strict: bool) -> None:
+    """Log each bad case and list them in ``path`` (a stage's ``errors_<stage>.json``, removed when there are
+    none); stop when ``strict``."""
+    if not errors:
+        if path.exists():
+            path.unlink()
+        return
+    for case, reason in sorted(errors.items()):
+        logger.warning("skipped case %s: %s", case, reason)
+    write_json_atomic(path, errors)
+    if strict:
+        lines = "\n".join(f"  {case}: {reason}" for case, reason in sorted(errors.items()))
+        raise CaseError(", ".join(sorted(errors)), f"{len(errors)} bad case(s) (also in {path}):\n{lines}")

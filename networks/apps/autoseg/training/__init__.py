@@ -8,9 +8,20 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Checkout shortcut for ``zoo-prepare-data`` (``python -m networks.apps.prepare_data``), for older instructions."""
 
-from networks.apps.prepare_data import main
+"""Training: each configuration as a generated MONAI bundle (nnU-Net's patch sampling and augmentation), trained
+fold by fold with ``python -m monai.bundle run``."""
 
-if __name__ == "__main__":
-    main()
+from .bundle import write_bundle
+from .patch_sampling import PatchDataset, augmentation_settings
+from .train import FoldProgress, train_fold, train_parser, write_work_bundle
+
+__all__ = [
+    "write_bundle",
+    "PatchDataset",
+    "augmentation_settings",
+    "FoldProgress",
+    "train_fold",
+    "train_parser",
+    "write_work_bundle",
+]

@@ -14,7 +14,7 @@
 Per case, in nnU-Net v2's order: transpose (coarsest axis first), crop to nonzero, normalise (before resampling, so
 the nonzero mask still fits), resample to the configuration's spacing, and sample up to 10,000 voxel locations per
 foreground class (seeded) for the 33% foreground oversampling of training. Output in
-``work_dir/<data_identifier>/``: ``<case>.npy`` (float32 ``(c, z, y, x)``), ``<case>_seg.npy`` (int8/int16, -1 =
+``WORK/<data_identifier>/``: ``<case>.npy`` (float32 ``(c, z, y, x)``), ``<case>_seg.npy`` (int8/int16, -1 =
 outside the nonzero mask), ``<case>_locations.npz`` (``class_<label>``: ``(n, 4)`` indices) and ``<case>.json``
 (geometry to undo everything at export). The JSON is renamed into place last, so a case with a JSON is complete;
 a rerun skips complete cases whose configuration is unchanged and redoes the others.
@@ -35,11 +35,12 @@ import numpy as np
 
 from networks.data.atomic import save_npy_atomic, write_json_atomic
 
-from .dataset import CaseError, RawDataset, check_case
-from .fingerprint import crop_to_nonzero, report_bad_cases
+from ..dataset import RawDataset, case_problem, check_case, report_bad_cases
+from ..parallel import map_cases
+from ..planning.fingerprint import crop_to_nonzero
+from ..plans import Plans, compute_new_shape
+from ..work_folder import WorkFolder
 from .normalization import normalize_channel
-from .parallel import map_cases
-from .planner import compute_new_shape
 from .resampling import resample_to_shape
 
 __all__ = ["LOCATION_SEED", "sample_class_locations", "preprocess_case", "preprocess_dataset", "configuration_key"]
@@ -209,38 +210,37 @@ def _remove_orphaned_temporaries(folder: Path) -> None:
 
 def preprocess_dataset(
     dataset: RawDataset,
-    plans: dict,
+    work: WorkFolder,
     configuration_names: str | Sequence[str],
-    work_dir: str | os.PathLike,
     num_processes: int | None = None,
     strict: bool = False,
 ) -> dict[str, Path]:
-    """Preprocess every training case for each configuration into ``work_dir/<data_identifier>/``.
+    """Preprocess every training case for each configuration of ``work``'s plans into its ``<data_identifier>/``.
 
     Each case is read once for all configurations. Complete cases of an unchanged configuration are kept (resume
-    after a kill); bad cases are logged, listed in ``work_dir/errors_preprocess.json`` and skipped (``strict=True``
-    stops instead). Returns the output folder of each configuration.
+    after a kill); bad cases are logged, listed in the work folder's ``errors_preprocess.json`` and skipped
+    (``strict=True`` stops instead). Returns the output folder of each configuration.
     """
-    names = [configuration_names] if isinstance(configuration_names, str) else list(configuration_names)
-    unknown = [n for n in names if n not in plans["configurations"]]
-    if unknown:
-        raise ValueError(f"plans have no configuration {unknown}; choose from {sorted(plans['configurations'])}")
+    plans: Plans = work.plans
+    names = plans.check_configurations(
+        [configuration_names] if isinstance(configuration_names, str) else configuration_names
+    )
     jobs: dict[str, list[tuple]] = {}
     outputs: dict[str, Path] = {}
     scheduled: set[Path] = set()
     for name in names:
-        configuration = resolve_configuration(plans, name)
+        configuration = plans.configuration(name)
         channels = len(configuration["normalization_schemes"])
         if channels != dataset.num_channels:
             raise ValueError(
                 f"plans configuration {name!r} normalises {channels} channel(s), the dataset "
                 f"{dataset.root} has {dataset.num_channels} ({dataset.channel_names}): plans of another dataset?"
             )
-        out_dir = Path(work_dir) / configuration["data_identifier"]
+        out_dir = work.data_dir(configuration["data_identifier"])
         out_dir.mkdir(parents=True, exist_ok=True)
         _remove_orphaned_temporaries(out_dir)
         outputs[name] = out_dir
-        key = configuration_key(plans, configuration)
+        key = configuration_key(plans.raw, configuration)
         if out_dir in scheduled:
             continue  # another configuration writes this data already (3d_cascade_fullres inherits 3d_fullres's)
         scheduled.add(out_dir)
@@ -250,23 +250,10 @@ def preprocess_dataset(
             logger.info("%s: %d of %d case(s) already preprocessed", out_dir, done, len(dataset.cases))
         for case in todo:
             jobs.setdefault(case, []).append((configuration, out_dir, key))
-    fn = functools.partial(_preprocess_and_save, dataset, plans, jobs)
+    fn = functools.partial(_preprocess_and_save, dataset, plans.raw, jobs)
     errors = {}
     for case, _, err in map_cases(fn, sorted(jobs), num_processes, desc=f"preprocess {', '.join(names)}"):
         if err is not None:
-            errors[case] = err.reason if isinstance(err, CaseError) else f"{type(err).__name__}: {err}"
-    report_bad_cases(errors, Path(work_dir), "preprocess", strict)
+            errors[case] = case_problem(err)
+    report_bad_cases(errors, work.errors_file("preprocess"), strict)
     return outputs
-
-
-def resolve_configuration(plans: dict, name: str, _seen: tuple = ()) -> dict:
-    """A configuration with ``inherits_from`` chains resolved (as nnunetv2's PlansManager)."""
-    if name in _seen:
-        raise ValueError(f"plans: configurations inherit from each other in a cycle: {' -> '.join([*_seen, name])}")
-    if name not in plans["configurations"]:
-        raise ValueError(f"plans: configuration {_seen[-1]!r} inherits from {name!r}, which the plans do not define")
-    configuration = dict(plans["configurations"][name])
-    parent = configuration.pop("inherits_from", None)
-    if parent is not None:
-        configuration = {**resolve_configuration(plans, parent, (*_seen, name)), **configuration}
-    return configuration

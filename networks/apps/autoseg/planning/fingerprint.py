@@ -23,15 +23,15 @@ import functools
 import json
 import logging
 import os
-from pathlib import Path
 
 import numpy as np
 from scipy.ndimage import binary_fill_holes
 
 from networks.data.atomic import write_json_atomic
 
-from .dataset import CaseError, RawDataset, check_case
-from .parallel import map_cases
+from ..dataset import CaseError, RawDataset, case_problem, check_case, report_bad_cases
+from ..parallel import map_cases
+from ..work_folder import WorkFolder
 
 __all__ = [
     "FOREGROUND_SAMPLES_TOTAL",
@@ -39,7 +39,6 @@ __all__ = [
     "crop_to_nonzero",
     "analyze_case",
     "extract_fingerprint",
-    "report_bad_cases",
 ]
 
 logger = logging.getLogger(__name__)
@@ -115,24 +114,9 @@ def _intensity_statistics(values: np.ndarray) -> dict[str, float]:
     }
 
 
-def report_bad_cases(errors: dict[str, str], work_dir: Path, stage: str, strict: bool) -> None:
-    """Log each bad case, write ``work_dir/errors_<stage>.json``; stop when ``strict`` (or nothing is left)."""
-    path = work_dir / f"errors_{stage}.json"
-    if not errors:
-        if path.exists():
-            path.unlink()
-        return
-    for case, reason in sorted(errors.items()):
-        logger.warning("skipped case %s: %s", case, reason)
-    write_json_atomic(path, errors)
-    if strict:
-        lines = "\n".join(f"  {case}: {reason}" for case, reason in sorted(errors.items()))
-        raise CaseError(", ".join(sorted(errors)), f"{len(errors)} bad case(s) (also in {path}):\n{lines}")
-
-
 def extract_fingerprint(
     dataset: RawDataset,
-    work_dir: str | os.PathLike,
+    work_dir: WorkFolder | str | os.PathLike,
     num_processes: int | None = None,
     strict: bool = False,
     overwrite: bool = False,
@@ -142,31 +126,30 @@ def extract_fingerprint(
     Bad cases are logged, listed in ``work_dir/errors_fingerprint.json`` and left out (``strict=True`` stops
     instead). An existing fingerprint is reused unless ``overwrite``.
     """
-    work_dir = Path(work_dir)
-    path = work_dir / "dataset_fingerprint.json"
+    work = WorkFolder.of(work_dir)
+    path, errors_file = work.fingerprint_file, work.errors_file("fingerprint")
     if path.is_file() and not overwrite:
         existing = json.loads(path.read_text())
-        errors_file = work_dir / "errors_fingerprint.json"
         skipped = json.loads(errors_file.read_text()) if errors_file.is_file() else {}
         if "cases" not in existing:  # written by nnunetv2: nothing to check it against
             return existing
         if set(existing["cases"]) | set(skipped) == set(dataset.cases):
-            report_bad_cases(skipped, work_dir, "fingerprint", strict)
+            report_bad_cases(skipped, errors_file, strict)
             return existing
         logger.info("%s describes other cases than %s holds now: fingerprinting again", path, dataset.root)
-    work_dir.mkdir(parents=True, exist_ok=True)
+    work.root.mkdir(parents=True, exist_ok=True)
     cases = sorted(dataset.cases)
     num_samples = int(FOREGROUND_SAMPLES_TOTAL // len(cases))
     fn = functools.partial(analyze_case, dataset, num_samples)
     results, errors = {}, {}
     for case, result, err in map_cases(fn, cases, num_processes, desc="fingerprint"):
         if err is not None:
-            errors[case] = err.reason if isinstance(err, CaseError) else f"{type(err).__name__}: {err}"
+            errors[case] = case_problem(err)
         else:
             results[case] = result
-    report_bad_cases(errors, work_dir, "fingerprint", strict)
+    report_bad_cases(errors, errors_file, strict)
     if not results:
-        raise CaseError("all", f"no usable training case in {dataset.root}; see {work_dir / 'errors_fingerprint.json'}")
+        raise CaseError("all", f"no usable training case in {dataset.root}; see {errors_file}")
     ordered = [results[c] for c in cases if c in results]  # case order fixes the pooled sample order
     statistics = {}
     for channel in range(dataset.num_channels):

@@ -34,7 +34,8 @@ import numpy as np
 
 from networks.data.atomic import write_json_atomic
 
-from .image_io import reader_name
+from ..image_io import reader_name
+from ..plans import ANISO_THRESHOLD, compute_new_shape
 from .topology import (
     plain_unet_feature_map_size,
     pool_and_conv_props,
@@ -43,13 +44,11 @@ from .topology import (
 )
 
 __all__ = [
-    "ANISO_THRESHOLD",
     "NORMALIZATION_SCHEMES",
     "ExperimentPlanner",
     "ResEncMPlanner",
     "CPUPlanner",
     "PLANNERS",
-    "compute_new_shape",
     "plan_experiment",
     "to_json",
     "write_plans",
@@ -57,7 +56,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ANISO_THRESHOLD = 3  # an axis is anisotropic when its spacing is 3x the next coarsest
 # channel name (case-insensitive) -> (scheme, whether it may normalise inside the nonzero mask only)
 NORMALIZATION_SCHEMES = {
     "ct": ("CTNormalization", False),
@@ -67,11 +65,6 @@ NORMALIZATION_SCHEMES = {
     "rgb_to_0_1": ("RGBTo01Normalization", False),
 }
 DEFAULT_NORMALIZATION = ("ZScoreNormalization", True)
-
-
-def compute_new_shape(old_shape: Sequence[int], old_spacing: Sequence[float], new_spacing: Sequence[float]):
-    """Shape after resampling from ``old_spacing`` to ``new_spacing`` (nnU-Net rounds half to even)."""
-    return np.array([int(round(i / j * k)) for i, j, k in zip(old_spacing, new_spacing, old_shape)])
 
 
 def to_json(obj):

@@ -8,9 +8,11 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Checkout shortcut for the ``autoseg`` command (``python -m networks.apps.autoseg``), kept for older instructions."""
 
-from networks.apps.autoseg.cli import main
+"""Preprocessing: transpose, crop, normalise and resample each case into the configuration's cache, and the
+bundles' load transform that does the same to raw files."""
 
-if __name__ == "__main__":
-    main()
+from .preprocess import preprocess_case, preprocess_dataset
+from .transforms import LoadCased
+
+__all__ = ["preprocess_case", "preprocess_dataset", "LoadCased"]

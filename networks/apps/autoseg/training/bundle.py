@@ -29,33 +29,13 @@ import numpy as np
 from networks.apps.bundle_config import ConfigComposer, load_template, render_config, template_file
 from networks.data.atomic import write_json_atomic
 
+from ..plans import network_for, resolve_configuration
 from .patch_sampling import augmentation_settings
-from .preprocess import resolve_configuration
 
-__all__ = ["NETWORKS", "network_for", "bundle_name", "bundle_values", "write_bundle"]
+__all__ = ["bundle_values", "compose_configs", "write_bundle"]
 
-NETWORKS = ("auto", "plain_conv_unet", "residual_encoder_unet", "swin_umamba")
 SWIN_UMAMBA_MULTIPLE = 32  # the VMamba encoder downsamples by 32
 SCALE_RANGE = [0.7, 1.4]  # nnU-Net's factor on the sampling coordinates: below 1 magnifies
-
-
-def network_for(configuration: dict, network: str = "auto") -> str:
-    """The network template of a configuration: ``auto`` follows the plan's architecture class."""
-    if network not in NETWORKS:
-        raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
-    if network == "auto":
-        name = configuration["architecture"]["network_class_name"].rsplit(".", 1)[-1]
-        if name not in ("PlainConvUNet", "ResidualEncoderUNet"):
-            raise ValueError(f"plans: architecture {name!r} has no MONAI template; use PlainConvUNet or ResEnc plans")
-        return "plain_conv_unet" if name == "PlainConvUNet" else "residual_encoder_unet"
-    if network == "swin_umamba" and len(configuration["patch_size"]) != 2:
-        raise ValueError("network 'swin_umamba' is a 2D network: choose a 2d configuration")
-    return network
-
-
-def bundle_name(plans: dict, configuration: str, network: str = "auto") -> str:
-    """``<plans_name>_<configuration>``, with the network appended when it is not the plan's own."""
-    return f"{plans['plans_name']}_{configuration}" + ("" if network == "auto" else f"_{network}")
 
 
 def _epochs(configuration: dict) -> int:

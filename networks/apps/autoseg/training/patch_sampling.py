@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-__all__ = ["ANISO_THRESHOLD", "augmentation_settings", "PatchDataset"]
+from ..plans import ANISO_THRESHOLD
 
-ANISO_THRESHOLD = 3  # nnU-Net: a 3D patch this much longer in-plane than across slices gets 2D augmentation
+__all__ = ["augmentation_settings", "PatchDataset"]
 
 
 def _rotation_matrices(angle: float, dims: int) -> list[np.ndarray]:
@@ -106,7 +106,8 @@ class PatchDataset(torch.utils.data.Dataset):
     Args:
         data: case items ``{"image": ..., "label": ...}``.
         load: callable turning an item into ``{"image": (c, z, y, x) array, "label": (1, z, y, x) array,
-            "class_locations": {label: (n, 4) array}}`` (e.g. :class:`~networks.apps.autoseg.transforms.LoadCased`).
+            "class_locations": {label: (n, 4) array}}``
+            (e.g. :class:`~networks.apps.autoseg.preprocessing.transforms.LoadCased`).
         transform: augmentation applied to ``{"image", "label"}`` patches.
         patch_size: final patch size of the network (2 or 3 entries).
         initial_patch_size: the enlarged size drawn before the spatial augmentation (defaults to ``patch_size``).

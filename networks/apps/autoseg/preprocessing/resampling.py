@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from .planner import ANISO_THRESHOLD
+from ..plans import ANISO_THRESHOLD
 
 __all__ = ["resize", "resize_segmentation", "separate_z_axis", "resample_to_shape"]
 

@@ -30,10 +30,11 @@ from tqdm import tqdm
 from networks.data.atomic import write_json_atomic
 from networks.inferers import MirrorTTAInferer
 
-from .image_io import SUPPORTED_ENDINGS, write_seg
+from ..image_io import SUPPORTED_ENDINGS, write_seg
+from ..plans import Plans
+from ..preprocessing.transforms import LoadCased
 from .postprocessing import apply_postprocessing
-from .preprocess import resolve_configuration
-from .transforms import LoadCased, SaveCased, load_plans, to_original_geometry
+from .transforms import SaveCased, to_original_geometry
 
 __all__ = ["PROPERTIES_SUFFIX", "window_inferer", "ConfigurationModel", "group_channel_files", "predict_cases"]
 
@@ -77,8 +78,9 @@ class ConfigurationModel:
         self.dataset_json_file = parser.get_parsed_content("dataset_json_file")
         self.configuration = parser["configuration"]
         self.patch_size = parser["patch_size"]
-        self.plans, self.dataset_json = load_plans(self.plans_file, self.dataset_json_file)
-        self.resolved = resolve_configuration(self.plans, self.configuration)
+        plans = Plans.load(self.plans_file, self.dataset_json_file)
+        self.plans, self.dataset_json = plans.raw, plans.dataset_json
+        self.resolved = plans.configuration(self.configuration)
         self.loader = LoadCased(
             "image", self.plans_file, self.configuration, self.dataset_json_file
         )  # once, not per case

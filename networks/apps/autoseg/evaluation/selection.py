@@ -9,62 +9,28 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Ensembles of configurations and nnU-Net's choice of the best one (``best_configuration.json``)."""
+"""nnU-Net's choice of the best configuration or pairwise ensemble by cross-validation, and its postprocessing
+(``best_configuration.json``, ``postprocessing.json``)."""
 
 from __future__ import annotations
 
 import itertools
-import json
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from networks.data.atomic import write_json_atomic
 
-from .dataset import RawDataset
-from .evaluation import evaluate_cases
-from .image_io import write_seg
-from .postprocessing import apply_postprocessing, determine_postprocessing
-from .predict import PROPERTIES_SUFFIX
-from .training import Experiment, bundle_name, crossval_summary
+from ..dataset import RawDataset
+from ..inference.ensemble import ensemble_folders
+from ..inference.postprocessing import apply_postprocessing, determine_postprocessing
+from ..work_folder import WorkFolder
+from .metrics import evaluate_cases
+from .validation import crossval_summary
 
-__all__ = ["ensemble_folders", "find_best"]
+__all__ = ["find_best"]
 
 logger = logging.getLogger(__name__)
-
-
-def ensemble_folders(
-    input_dirs: Sequence[str | os.PathLike], output_dir: str | os.PathLike, file_ending: str, save_probabilities=False
-) -> list[str]:
-    """Average the ``<case>.npz`` probabilities of several prediction folders (``predict --save_probabilities``)
-    case by case, take the argmax and write ``<case><file_ending>`` with the geometry of the inputs (nnU-Net's
-    ``nnUNetv2_ensemble``). Cases missing from any folder are an error naming them. Returns the cases written."""
-    dirs = [Path(d) for d in input_dirs]
-    if len(dirs) < 2:
-        raise ValueError("ensemble needs at least two prediction folders")
-    case_sets = [{p.name[: -len(".npz")] for p in d.glob("*.npz")} for d in dirs]
-    cases = sorted(set.union(*case_sets))
-    missing = {str(d): sorted(set(cases) - s) for d, s in zip(dirs, case_sets) if set(cases) - s}
-    if missing:
-        raise FileNotFoundError(f"cases without probabilities (predict with --save_probabilities): {missing}")
-    out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for case in cases:
-        total = None
-        for d in dirs:
-            with np.load(d / f"{case}.npz") as npz:
-                probabilities = npz["probabilities"].astype(np.float32)
-            total = probabilities if total is None else total + probabilities
-        properties = json.loads((dirs[0] / f"{case}{PROPERTIES_SUFFIX}").read_text())
-        probabilities = total / len(dirs)
-        write_seg(np.argmax(probabilities, axis=0), properties, out / f"{case}{file_ending}")
-        if save_probabilities:
-            np.savez_compressed(out / f"{case}.npz", probabilities=probabilities.astype(np.float16))
-            write_json_atomic(out / f"{case}{PROPERTIES_SUFFIX}", properties)
-    return cases
 
 
 def _candidate_dice(summary: dict) -> float:
@@ -73,7 +39,7 @@ def _candidate_dice(summary: dict) -> float:
 
 
 def find_best(
-    experiment: Experiment,
+    work: WorkFolder,
     dataset: RawDataset,
     configurations: Sequence[str],
     folds: Sequence[str],
@@ -82,19 +48,17 @@ def find_best(
     """Cross-validation summary of every configuration and of every pair's ensemble, the best of them by mean
     foreground Dice (ties: the first, single configurations before ensembles), nnU-Net's postprocessing decision
     for it, all written to ``best_configuration.json`` with the command that predicts new images that way."""
-    work = experiment.work
-    labels = experiment.foreground_labels
+    labels = work.plans.foreground_labels
     candidates: dict[str, dict] = {}
     folders: dict[str, Path] = {}
     for configuration in configurations:
-        summary = crossval_summary(experiment, dataset, configuration, folds, network)
-        name = bundle_name(experiment.plans, configuration, network)
+        summary = crossval_summary(work, dataset, configuration, folds, network)
         candidates[configuration] = {"configurations": [configuration], "foreground_mean": summary["foreground_mean"]}
-        folders[configuration] = work / "results" / name / "crossval"
+        folders[configuration] = work.crossval_dir(configuration, network)
         logger.info("%s: cross-validation Dice %.4f", configuration, _candidate_dice(summary))
     for a, b in itertools.combinations(configurations, 2):
         key = f"ensemble__{a}__{b}"
-        out = work / "results" / "ensembles" / f"{a}__{b}"
+        out = work.ensemble_dir(a, b)
         cases = ensemble_folders([folders[a], folders[b]], out, dataset.file_ending)
         pairs = {c: (dataset.cases[c]["label"], str(out / f"{c}{dataset.file_ending}")) for c in cases}
         summary = evaluate_cases(pairs, labels, out / "summary.json")
@@ -113,20 +77,20 @@ def find_best(
     decision = {
         k: postprocessing[k] for k in ("foreground_labels", "keep_largest_foreground", "keep_largest_per_label")
     }
-    write_json_atomic(work / "postprocessing.json", postprocessing, indent=2)
+    write_json_atomic(work.postprocessing_file, postprocessing, indent=2)
     chosen = candidates[best]["configurations"]
     command = (
-        f"python -m networks.apps.autoseg predict --work_dir {work} --input_dir INPUT_FOLDER "
+        f"python -m networks.apps.autoseg predict --work_dir {work.root} --input_dir INPUT_FOLDER "
         f"--output_dir OUTPUT_FOLDER "
         f"--configurations {','.join(chosen)} --folds {','.join(map(str, folds))} "
-        f"--postprocessing_file {work / 'postprocessing.json'}"
+        f"--postprocessing_file {work.postprocessing_file}"
         + ("" if network == "auto" else f" --network {network}")
-        + (f" --plans_file {experiment.plans_file}" if experiment.plans_file != work / "plans.json" else "")
+        + (f" --plans_file {work.plans_file}" if work.custom_plans_file else "")
     )
     result = {
         "best": best,
         "configurations": chosen,
-        "bundles": [str(experiment.bundle_dir(c, network)) for c in chosen],
+        "bundles": [str(work.bundle_dir(c, network)) for c in chosen],
         "folds": list(map(str, folds)),
         "network": network,
         "cross_validation_dice": _candidate_dice({"foreground_mean": candidates[best]["foreground_mean"]}),
@@ -135,5 +99,5 @@ def find_best(
         "candidates": {k: v["foreground_mean"] for k, v in candidates.items()},
         "predict_command": command,
     }
-    write_json_atomic(work / "best_configuration.json", result, indent=2)
+    write_json_atomic(work.best_configuration_file, result, indent=2)
     return result

@@ -21,7 +21,7 @@ import numpy as np
 
 from networks.data.atomic import write_json_atomic
 
-from .image_io import read_seg
+from ..image_io import read_seg
 
 __all__ = ["label_metrics", "summarize", "evaluate_cases"]
 
