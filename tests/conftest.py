@@ -77,8 +77,8 @@ def built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path
 
 @pytest.fixture(scope="session")
 def prepare_data() -> ModuleType:
-    """The networks.apps.prepare_data module."""
-    return load_prepare_data()
+    """The dataset builders' package (``networks.data.datasets``: registry, layout, sources)."""
+    return importlib.import_module("networks.data.datasets")
 
 
 @pytest.fixture(scope="session")

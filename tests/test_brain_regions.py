@@ -9,7 +9,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``prepare_data.py brainregions`` / ``brainregions3d``: real patches, class coverage, disjoint splits, MNI152 set."""
+"""``zoo-prepare-data brainregions`` / ``brainregions3d``: real patches, class coverage, disjoint splits, MNI152 set."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from networks.data.brain_regions import PATCH_SPECS, SLAB_PATTERN, extract_patch, slab_splits
+from networks.data.datasets.brain_regions import PATCH_SPECS, SLAB_PATTERN, extract_patch, slab_splits
 
 SPLITS = ("training", "validation", "test", "test_mni152")
 

@@ -23,8 +23,8 @@ import pytest
 import torch
 from monai.bundle import ConfigParser
 
+from networks.data.datasets import licence_text
 from tests.bundle_helpers import REPO_ROOT, TINY_NET, TINY_TRAIN, check_ok, copy_bundle, run_bundle, subset_dataset
-from tests.conftest import load_prepare_data
 
 NAME = "swin_umamba_brain_segmentation"
 BUNDLE = REPO_ROOT / "bundle" / NAME
@@ -90,7 +90,7 @@ def test_bundle_keys():
 
 def test_data_licence_is_prepare_data_text():
     text = (BUNDLE / "docs" / "data_license.txt").read_text()
-    assert load_prepare_data().licence_text("brain2d") in text
+    assert licence_text("brain2d") in text
 
 
 def test_labels_outside_channel_def_stop_training(tmp_path, brain2d_dir):

@@ -35,7 +35,6 @@ from PIL import Image
 from networks.data import distinct_output_name, image_datalist
 from networks.transforms import CheckInput, RGBToLuminance
 from tests.bundle_helpers import TINY_NET, check_ok, run_bundle
-from tests.conftest import load_prepare_data
 
 NAME = "swin_umamba_nuclei_segmentation"
 USABLE = {  # file -> spatial shape of its segmentation (as LoadImage reads it)
@@ -69,9 +68,11 @@ def reliability_dir(tmp_path_factory, nuclei2d_dir, brain2d_dir):
 
     mri = _array(brain2d_dir / brain_case).astype(np.float32)
     itk.imwrite(itk.image_from_array(np.ascontiguousarray(mri.T)), str(folder / "c_mri_slice.nrrd"))
-    prepare = load_prepare_data()
-    deb_root = prepare.extract_deb(prepare.fetch_deb(prepare.DEFAULT_CACHE_DIR, "mricron-data"), folder / "deb")
-    (folder / "b_volume.nii.gz").write_bytes((deb_root / prepare.MRICRON_DIR / "ch2.nii.gz").read_bytes())
+    from networks.data.datasets.aal import MRICRON_DIR
+    from networks.data.datasets.sources import DEFAULT_CACHE_DIR, extract_deb, fetch_deb
+
+    deb_root = extract_deb(fetch_deb(DEFAULT_CACHE_DIR, "mricron-data"), folder / "deb")
+    (folder / "b_volume.nii.gz").write_bytes((deb_root / MRICRON_DIR / "ch2.nii.gz").read_bytes())
     raw = (nuclei2d_dir / "images" / "dsb2018_q0.nii.gz").read_bytes()
     (folder / "d_truncated.nii.gz").write_bytes(raw[: len(raw) // 2])
     nan = _array(nuclei2d_dir / "images" / "dsb2018_q1.nii.gz").astype(np.float32)

@@ -179,7 +179,7 @@ def test_rerun_repairs_damaged_output(nuclei2d_dir, prepare_data, tmp_path):
     (out / "labels" / "ndev_t03.nii.gz").unlink()
     (out / "images" / "dsb2018_q1.nii.gz").write_bytes(b"garbage")
     (out / "images" / "stale_case.nii.gz").write_bytes(b"left over")
-    prepare_data.prepare_nuclei2d(out)
+    prepare_data.prepare("nuclei2d", out)
     assert {k: v[0] for k, v in _digests(out).items()} == {k: v[0] for k, v in _digests(nuclei2d_dir).items()}
 
 
@@ -198,7 +198,7 @@ def test_corrupt_wheel_gives_clear_error(prepare_data, tmp_path):
     bad.parent.mkdir(parents=True)
     bad.write_bytes(wheel.read_bytes()[:1000])  # truncated download
     with pytest.raises(prepare_data.SourceError, match=r"(?s)stardist==0\.9\.2.*delete"):
-        prepare_data.prepare_nuclei2d(tmp_path / "out", cache_dir=tmp_path / "cache")
+        prepare_data.prepare("nuclei2d", tmp_path / "out", cache_dir=tmp_path / "cache")
 
 
 def test_wheel_missing_member_gives_clear_error(prepare_data, tmp_path, monkeypatch):
@@ -209,7 +209,7 @@ def test_wheel_missing_member_gives_clear_error(prepare_data, tmp_path, monkeypa
         zf.writestr("stardist/__init__.py", "")
     monkeypatch.delitem(prepare_data.WHEEL_SHA256, ("stardist", "0.9.2"))  # let the member check be reached
     with pytest.raises(prepare_data.SourceError, match="no member stardist/data/images/img2d.tif"):
-        prepare_data.prepare_nuclei2d(tmp_path / "out", cache_dir=tmp_path / "cache")
+        prepare_data.prepare("nuclei2d", tmp_path / "out", cache_dir=tmp_path / "cache")
 
 
 def test_corrupt_deb_gives_clear_error(prepare_data, tmp_path):
@@ -218,7 +218,7 @@ def test_corrupt_deb_gives_clear_error(prepare_data, tmp_path):
     bad.parent.mkdir(parents=True)
     bad.write_bytes(b"not a deb")
     with pytest.raises(prepare_data.SourceError, match="(?s)mricron-data.*delete"):
-        prepare_data.prepare_brain2d(tmp_path / "out", cache_dir=tmp_path / "cache")
+        prepare_data.prepare("brain2d", tmp_path / "out", cache_dir=tmp_path / "cache")
 
 
 def test_aal_grouping_and_resampling_helpers(prepare_data):
@@ -245,7 +245,7 @@ def test_apt_update_runs_once_when_package_unknown(prepare_data, tmp_path, monke
             return subprocess.CompletedProcess(args, 0, "", "")
         return subprocess.CompletedProcess(args, 0 if args[0] == "update" else 100, "", "E: Unable to locate package")
 
-    import networks.data.sources as sources  # where fetch_deb lives; prepare_data re-exports it
+    import networks.data.datasets.sources as sources  # where fetch_deb lives
 
     monkeypatch.setattr(sources, "_run_apt", fake_apt)
     deb = prepare_data.fetch_deb(tmp_path, "mricron-data")

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .atomic import write_json_atomic
+from .file_io import write_json_atomic
 
 __all__ = [
     "IMAGE_SUFFIXES",

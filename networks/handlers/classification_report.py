@@ -25,8 +25,8 @@ import torch
 from ignite.engine import Engine, Events
 
 from networks.blocks.attention import SpatialAttention
-from networks.data.atomic import write_bytes_atomic, write_json_atomic
-from networks.handlers.collector import CaseCollector, case_file_name, csv_bytes, figure_png_bytes
+from networks.data.file_io import csv_bytes, figure_png_bytes, write_bytes_atomic, write_json_atomic
+from networks.handlers.collector import CaseCollector, case_file_name
 from networks.metrics.classification import classification_report
 
 __all__ = ["ClassificationEvaluationSaver", "ClassificationPredictionSaver", "AttentionMapSaver", "stage_gates"]

@@ -9,18 +9,16 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""What the evaluator report handlers share: one record per case collected, the report written when it completes,
-CSV and PNG bytes for the atomic writers."""
+"""What the evaluator report handlers share: one record per case collected, the report written when it completes
+(encoded with ``networks.data.file_io``)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 
 from ignite.engine import Engine, Events
 
-__all__ = ["CaseCollector", "case_file_name", "csv_bytes", "figure_png_bytes"]
+__all__ = ["CaseCollector", "case_file_name"]
 
 
 def case_file_name(item: dict, key: str, index: int, prefix: str = "case") -> str:
@@ -28,25 +26,6 @@ def case_file_name(item: dict, key: str, index: int, prefix: str = "case") -> st
     ``<prefix>_<index>``."""
     meta = getattr(item.get(key), "meta", {}) or {}
     return os.path.basename(str(meta.get("filename_or_obj", f"{prefix}_{index}")))
-
-
-def csv_bytes(rows: list[dict]) -> bytes:
-    """CSV text of ``rows`` (the first row's keys as the header), encoded for an atomic write."""
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return text.getvalue().encode()
-
-
-def figure_png_bytes(fig, dpi: int | None = None) -> bytes:
-    """PNG bytes of a matplotlib figure, which is closed afterwards."""
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi or fig.dpi)
-    plt.close(fig)
-    return buffer.getvalue()
 
 
 class CaseCollector:

@@ -22,8 +22,8 @@ from ignite.engine import Engine
 from monai.utils import min_version, optional_import
 from scipy import ndimage
 
-from networks.data.atomic import write_bytes_atomic
-from networks.handlers.collector import CaseCollector, case_file_name, csv_bytes, figure_png_bytes
+from networks.data.file_io import csv_bytes, figure_png_bytes, write_bytes_atomic
+from networks.handlers.collector import CaseCollector, case_file_name
 from networks.metrics.coco import coco_dataset
 from networks.metrics.report import EVAL_THRESHOLDS, instance_report
 

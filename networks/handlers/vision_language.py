@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from ignite.engine import Engine
 
-from networks.data.atomic import write_bytes_atomic, write_json_atomic
-from networks.handlers.collector import CaseCollector, case_file_name, csv_bytes
+from networks.data.file_io import csv_bytes, write_bytes_atomic, write_json_atomic
+from networks.handlers.collector import CaseCollector, case_file_name
 from networks.metrics.multilabel import map_mask_overlap, multilabel_report
 
 __all__ = ["ZeroShotEvaluationSaver", "GroundingEvaluationSaver"]

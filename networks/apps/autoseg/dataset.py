@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from networks.data.atomic import write_json_atomic
+from networks.data.file_io import write_json_atomic
 
 from .image_io import SUPPORTED_ENDINGS, ImageReadError, read_images, read_seg
 

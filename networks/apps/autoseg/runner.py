@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
-from networks.data.atomic import write_json_atomic
+from networks.data.file_io import write_json_atomic
 
 from .dataset import RawDataset, case_problem, check_case, load_raw_dataset
 from .evaluation.selection import find_best

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from networks.data.atomic import write_json_atomic
+from networks.data.file_io import write_json_atomic
 
 __all__ = ["SPLIT_SEED", "kfold_splits", "load_or_create_splits", "fold_cases", "fold_datalist"]
 

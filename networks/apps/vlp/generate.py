@@ -39,7 +39,7 @@ from networks.apps.vlp.reports import (
 )
 from networks.apps.vlp.sampler import BalancedEntitySampler
 from networks.apps.vlp.vocabulary import distribution_figure_png, mesh_findings, report_text
-from networks.data.atomic import write_bytes_atomic, write_json_atomic
+from networks.data.file_io import write_bytes_atomic, write_json_atomic
 
 __all__ = ["PairDatasetGenerator", "load_reports", "mesh_specs", "png16_bytes", "report_with_sections", "SOURCES"]
 

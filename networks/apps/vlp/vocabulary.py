@@ -20,7 +20,7 @@ from collections import Counter
 
 from networks.apps.vlp.extractor import EntityExtractor
 from networks.apps.vlp.lexicon import ENTITY_TYPES, MESH_TO_FINDING, all_entity_keys, entity_type
-from networks.handlers.collector import figure_png_bytes
+from networks.data.file_io import figure_png_bytes
 
 __all__ = [
     "report_text",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from networks.data.atomic import write_json_atomic
+from networks.data.file_io import write_json_atomic
 
 from ..image_io import read_seg
 

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from networks.data.atomic import write_json_atomic
+from networks.data.file_io import write_json_atomic
 
 from ..dataset import RawDataset
 from ..inference.ensemble import ensemble_folders

@@ -18,7 +18,7 @@ import logging
 import shutil
 from collections.abc import Sequence
 
-from networks.data.atomic import write_json_atomic
+from networks.data.file_io import write_json_atomic
 
 from ..dataset import RawDataset
 from ..inference.predict import PROPERTIES_SUFFIX, ConfigurationModel, predict_cases

@@ -27,7 +27,7 @@ from monai.bundle import ConfigParser
 from monai.inferers import Inferer, SliceInferer, SlidingWindowInferer
 from tqdm import tqdm
 
-from networks.data.atomic import write_json_atomic
+from networks.data.file_io import write_json_atomic
 from networks.inferers import MirrorTTAInferer
 
 from ..image_io import SUPPORTED_ENDINGS, write_seg

@@ -26,7 +26,7 @@ import platform
 import time
 from pathlib import Path
 
-from networks.data.atomic import write_json_atomic
+from networks.data.file_io import write_json_atomic
 
 from .topology import unet_multiply_adds
 

@@ -27,7 +27,7 @@ import os
 import numpy as np
 from scipy.ndimage import binary_fill_holes
 
-from networks.data.atomic import write_json_atomic
+from networks.data.file_io import write_json_atomic
 
 from ..dataset import CaseError, RawDataset, case_problem, check_case, report_bad_cases
 from ..parallel import map_cases

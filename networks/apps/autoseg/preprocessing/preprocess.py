@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from networks.data.atomic import save_npy_atomic, write_json_atomic
+from networks.data.file_io import save_npy_atomic, write_json_atomic
 
 from ..dataset import RawDataset, case_problem, check_case, report_bad_cases
 from ..parallel import map_cases

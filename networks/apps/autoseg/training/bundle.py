@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from networks.apps.bundle_config import ConfigComposer, load_template, render_config, template_file
-from networks.data.atomic import write_json_atomic
+from networks.data.file_io import write_json_atomic
 
 from ..plans import network_for, resolve_configuration
 from .patch_sampling import augmentation_settings

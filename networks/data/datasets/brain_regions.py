@@ -34,8 +34,8 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from ..file_io import json_bytes, nifti_bytes
 from .aal import MRICRON_DIR, load_brain_volumes, parse_aal_names, resample_nearest
-from .nnunet_raw import json_bytes, nifti_bytes
 from .sources import SourceError, extract_deb, fetch_deb, fetch_wheel, read_wheel_member
 
 __all__ = [

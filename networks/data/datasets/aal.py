@@ -19,10 +19,12 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from .nnunet_raw import json_bytes, nifti_bytes, raw_case_files, raw_dataset_json
+from ..file_io import json_bytes, nifti_bytes
+from .nnunet_raw import raw_case_files, raw_dataset_json
 from .sources import SourceError, extract_deb, fetch_deb
 
 __all__ = [
+    "LICENCE",
     "brain3d_files",
     "MRICRON_DIR",
     "BRAIN_GROUPS",
@@ -34,6 +36,12 @@ __all__ = [
 ]
 
 MRICRON_DIR = "usr/share/mricron/templates"
+LICENCE = (
+    "Colin27 T1 (ch2.nii.gz) and AAL atlas (aal.nii.gz, aal.nii.txt) as distributed in the Debian package "
+    "mricron-data (MRIcron, BSD-3-Clause, Copyright 2006-2010 Chris Rorden). The images themselves remain "
+    "under their upstream terms: Colin27 (Holmes et al., JCAT 1998, Montreal Neurological Institute) and "
+    "AAL (Tzourio-Mazoyer et al., NeuroImage 2002); cite them when publishing results."
+)
 
 # AAL groups, keyed by the AAL code (third column of aal.nii.txt): its leading digits encode the lobe.
 BRAIN_GROUPS = (

