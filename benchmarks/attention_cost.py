@@ -30,7 +30,7 @@ import fire
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from networks.data.atomic import write_bytes_atomic
+from networks.data.file_io import write_bytes_atomic
 from networks.nets import AttentionResNet
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

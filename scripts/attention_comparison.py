@@ -44,7 +44,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import attention_cost  # noqa: E402  (benchmarks/attention_cost.py: the same counting as docs/attention_cost.md)
 from run_workflow import REPO, _execute, _replace_section, _show  # noqa: E402
 
-from networks.data.atomic import write_json_atomic  # noqa: E402
+from networks.data.file_io import write_json_atomic  # noqa: E402
 
 __all__ = ["VARIANTS", "network_cost", "run"]
 

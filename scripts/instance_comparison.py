@@ -42,7 +42,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run_workflow import REPO, SMALL_SWIN_UMAMBA, _execute, _replace_section, _show  # noqa: E402
 
-from networks.data.atomic import write_json_atomic  # noqa: E402
+from networks.data.file_io import write_json_atomic  # noqa: E402
 from networks.metrics import instance_report  # noqa: E402
 from networks.transforms import split_foreground  # noqa: E402
 

@@ -48,7 +48,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run_workflow import REPO, _execute, _replace_section, _show  # noqa: E402
 
-from networks.data.atomic import write_json_atomic  # noqa: E402
+from networks.data.file_io import write_json_atomic  # noqa: E402
 
 __all__ = ["SOURCES", "LOSSES", "run"]
 
