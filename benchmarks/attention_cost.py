@@ -27,11 +27,10 @@ import datetime
 import os
 
 import fire
-import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from networks.data.file_io import write_bytes_atomic
 from networks.nets import AttentionResNet
+from networks.nets.cost import count_macs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ATTENTIONS = (None, "se", "cbam", "aam")
@@ -47,11 +46,7 @@ SETTINGS = (
 
 def cost(layout: str, attention: str | None, size: tuple[int, ...], num_classes: int = 116, **stem) -> dict:
     """Parameters and forward multiply-adds of one network."""
-    net = AttentionResNet(len(size), 1, num_classes, layout, attention, **stem).eval()
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        net(torch.zeros((1, 1) + tuple(size)))
-    return {"params": sum(p.numel() for p in net.parameters()), "macs": counter.get_total_flops() // 2}
+    return count_macs(AttentionResNet(len(size), 1, num_classes, layout, attention, **stem), (1, 1) + tuple(size))
 
 
 def main(num_classes: int = 116, write: bool = True) -> None:

@@ -18,8 +18,9 @@ arrays.
     python benchmarks/autoseg_planning.py --datasets=lesion_mr --out=runs/autoseg_bench
 
 Datasets are prepared with ``python -m networks.apps.prepare_data <name> --out data/<name>`` if missing; nnunetv2 runs
-in its cached venv (``scripts/nnunet_reference.py venv``). Both tools start from empty output folders and include their
-process start-up. Writes ``<out>/results.json`` and prints a markdown table with the ratio nnunetv2 / ours.
+in its cached venv (``python -m networks.apps.nnunet_reference venv``). Both tools start from empty output folders and
+include their process start-up. Writes ``<out>/results.json`` and prints a markdown table with the ratio nnunetv2 /
+ours.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ from pathlib import Path
 
 import fire
 
+from networks.apps import nnunet_reference
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
-import nnunet_reference  # noqa: E402
 
 DATASETS = ("lesion_ct", "lesion_mr", "brain3d", "nuclei3d", "nuclei2d_nnunet", "brain2d_nnunet")
 

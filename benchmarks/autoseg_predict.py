@@ -32,23 +32,18 @@ from __future__ import annotations
 
 import platform
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import fire
 import torch
+from monai.bundle import ConfigParser
+from monai.inferers import sliding_window_inference
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from monai.bundle import ConfigParser  # noqa: E402
-from monai.inferers import sliding_window_inference  # noqa: E402
-
-from networks.apps.autoseg import LoadCased, WorkFolder  # noqa: E402
-from networks.apps.autoseg.dataset import load_raw_dataset  # noqa: E402
-from networks.apps.autoseg.inference.predict import ConfigurationModel, predict_cases, window_inferer  # noqa: E402
-from networks.apps.autoseg.training.train import write_work_bundle  # noqa: E402
+from networks.apps.autoseg import LoadCased, WorkFolder
+from networks.apps.autoseg.dataset import load_raw_dataset
+from networks.apps.autoseg.inference.predict import ConfigurationModel, predict_cases, window_inferer
+from networks.apps.autoseg.training.train import write_work_bundle
 
 
 def _median_time(fn, repeats: int) -> float:

@@ -56,12 +56,11 @@ from pathlib import Path
 import fire
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from networks.apps.autoseg import AutoSegRunner, WorkFolder
+from networks.apps.autoseg.evaluation.metrics import evaluate_cases
+from networks.apps.autoseg.training.train import train_parser
 
-from networks.apps.autoseg import AutoSegRunner, WorkFolder  # noqa: E402
-from networks.apps.autoseg.evaluation.metrics import evaluate_cases  # noqa: E402
-from networks.apps.autoseg.training.train import train_parser  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 DATASET_ID = 999
 TRAINER = "nnUNetTrainer_zooHarness"
@@ -142,10 +141,10 @@ def timed(cmd: list[str], log: Path, env: dict | None = None, cwd: str | None = 
 
 
 def nnunet_python() -> str:
-    """nnunetv2 2.8.1's cached venv (built on first use by scripts/nnunet_reference.py), with the harness's
+    """nnunetv2 2.8.1's cached venv (built on first use by networks.apps.nnunet_reference), with the harness's
     trainer subclass installed where nnunetv2 looks for trainers."""
     proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "nnunet_reference.py"), "venv"], capture_output=True, text=True
+        [sys.executable, "-m", "networks.apps.nnunet_reference", "venv"], capture_output=True, text=True
     )
     if proc.returncode != 0:
         raise RuntimeError(f"building nnunetv2's venv failed:\n{proc.stderr[-3000:]}")

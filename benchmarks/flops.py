@@ -25,38 +25,16 @@ makes the count fast (no scan is run); the scan's cost does not depend on its va
 from __future__ import annotations
 
 import time
-from unittest import mock
 
 import fire
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
-import networks.blocks.ss2d as ss2d_module
 from networks.nets import SwinUMamba, SwinUMambaD
+from networks.nets.cost import count_flops
 
-__all__ = ["count_flops", "main"]
+__all__ = ["main"]
 
 PAPER_GFLOPS = {"SwinUMamba": 58.4, "SwinUMambaD": 15.0}
-
-
-def count_flops(net: torch.nn.Module, shape: tuple[int, ...]) -> dict:
-    """Return {"macs": conv/linear multiply-adds, "scan": analytic scan FLOPs, "total": their sum} for one
-    forward pass of ``net`` (eval mode) on a zero tensor of ``shape``."""
-    scan_flops = 0
-
-    def scan_stand_in(x, delta, A, B, C, D=None, **kwargs):
-        # the four directions of selective_scan_2d: four scans over all channels of x
-        nonlocal scan_flops
-        b, _, h, w = x.shape
-        channels, length = A.shape[0], h * w
-        scan_flops += 9 * b * length * channels * A.shape[1] + (b * channels * length if D is not None else 0)
-        return torch.zeros_like(x)
-
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), mock.patch.object(ss2d_module, "selective_scan_2d", scan_stand_in), counter:
-        net.eval()(torch.zeros(shape))
-    macs = counter.get_total_flops() // 2
-    return {"macs": macs, "scan": scan_flops, "total": macs + scan_flops}
 
 
 def main(size: int = 320, in_channels: int = 1, out_channels: int = 14) -> None:

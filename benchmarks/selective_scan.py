@@ -27,17 +27,13 @@ run. Run from the repo root:
 from __future__ import annotations
 
 import importlib
-import os
-import sys
 import time
 
 import fire
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # for `tests.reference_scan`
-
-from networks.layers import selective_scan  # noqa: E402
-from tests.reference_scan import reference_selective_scan  # noqa: E402
+from networks.layers import selective_scan
+from networks.layers.selective_scan_reference import reference_selective_scan
 
 __all__ = ["main"]
 

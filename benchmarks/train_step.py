@@ -29,20 +29,15 @@ and every network's training throughput is also printed as a ratio to SwinUNETR'
 
 from __future__ import annotations
 
-import os
 import statistics
-import sys
 import time
 
 import fire
 import torch
 from monai.networks.nets import SegResNet, SwinUNETR, UNet
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # benchmarks/flops.py
-
-from flops import count_flops  # noqa: E402
-
-from networks.nets import SwinUMamba, SwinUMambaD  # noqa: E402
+from networks.nets import SwinUMamba, SwinUMambaD
+from networks.nets.cost import count_flops
 
 __all__ = ["build", "main"]
 

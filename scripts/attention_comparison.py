@@ -39,13 +39,12 @@ import sys
 import fire
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
-import attention_cost  # noqa: E402  (benchmarks/attention_cost.py: the same counting as docs/attention_cost.md)
-from run_workflow import REPO, _execute, _replace_section, _show  # noqa: E402
+from networks.apps.steps import replace_section, run_step, show_command
+from networks.data.file_io import write_json_atomic
+from networks.nets import AttentionResNet
+from networks.nets.cost import count_macs
 
-from networks.data.file_io import write_json_atomic  # noqa: E402
-
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 __all__ = ["VARIANTS", "network_cost", "run"]
 
 BUNDLE = os.path.join("bundle", "aam_brain_region_classification")
@@ -64,7 +63,7 @@ TEST_SPLITS = ("test", "test_mni152")
 def network_cost(attention: str | None, num_classes: int = 116, patch_size: tuple[int, ...] = (32, 32)) -> dict:
     """Parameters and forward multiply-adds (conv/linear layers only) of the bundle's network with ``attention``."""
     stem = {"stem_kernel_size": 3, "stem_stride": 2, "stem_max_pool": False}
-    return attention_cost.cost("resnet18", attention, tuple(patch_size), num_classes, **stem)
+    return count_macs(AttentionResNet(2, 1, num_classes, "resnet18", attention, **stem), (1, 1) + tuple(patch_size))
 
 
 def _bundle_command(config: list[str], bundle_root: str, dataset_dir: str, extra: list[str]) -> list[str]:
@@ -173,12 +172,12 @@ def run(
         train = _bundle_command([f"{BUNDLE}/configs/train.json"], root, dataset_dir, [*common, "--epochs", str(epochs)])
         summaries = [os.path.join(REPO, root, "eval", split, "classification_summary.json") for split in TEST_SPLITS]
         record = os.path.join(REPO, root, "run.json")  # the command a finished run was made with
-        done = reuse and all(os.path.isfile(p) for p in summaries) and _recorded(record) == _show(train)
+        done = reuse and all(os.path.isfile(p) for p in summaries) and _recorded(record) == show_command(train)
         if done:
             print(f"{name}: reusing the finished run in {root} (same command)", flush=True)
         else:
-            _execute(train, dry_run, log=os.path.join(REPO, root, "train.log"))
-        row = {"name": name, "label": label, "train_command": _show(train)}
+            run_step(train, dry_run, REPO, log=os.path.join(REPO, root, "train.log"))
+        row = {"name": name, "label": label, "train_command": show_command(train)}
         for split in TEST_SPLITS:
             evaluate = _bundle_command(
                 [f"{BUNDLE}/configs/train.json", f"{BUNDLE}/configs/evaluate.json"],
@@ -187,16 +186,16 @@ def run(
                 [*common, "--eval_split", split],
             )
             if not done:
-                _execute(evaluate, dry_run, log=os.path.join(REPO, root, f"evaluate_{split}.log"))
+                run_step(evaluate, dry_run, REPO, log=os.path.join(REPO, root, f"evaluate_{split}.log"))
             if split == TEST_SPLITS[0]:
-                row["evaluate_command"] = _show(evaluate)
+                row["evaluate_command"] = show_command(evaluate)
             if not dry_run:
                 with open(os.path.join(REPO, root, "eval", split, "classification_summary.json")) as f:
                     row[split] = json.load(f)
                 row[split].update(homologue_swaps(os.path.join(REPO, root, "eval", split, "predictions.csv")))
         row.update(network_cost(overrides[1]))
         if not dry_run and not done:
-            write_json_atomic(record, {"train_command": _show(train)})
+            write_json_atomic(record, {"train_command": show_command(train)})
         rows.append(row)
     results = {
         "epochs": epochs,
@@ -212,7 +211,7 @@ def run(
     print(table)
     if write_docs and names == list(VARIANTS):
         for path in (os.path.join(REPO, "docs", "results.md"), os.path.join(REPO, BUNDLE, "docs", "README.md")):
-            _replace_section(path, "results:attention_brainregions", table)
+            replace_section(path, "results:attention_brainregions", table)
     return results
 
 

@@ -39,13 +39,12 @@ import fire
 import nibabel as nib
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_workflow import REPO, SMALL_SWIN_UMAMBA, _execute, _replace_section, _show  # noqa: E402
+from networks.apps.steps import SMALL_SWIN_UMAMBA, replace_section, run_step, show_command
+from networks.data.file_io import write_json_atomic
+from networks.metrics import instance_report
+from networks.transforms import split_foreground
 
-from networks.data.file_io import write_json_atomic  # noqa: E402
-from networks.metrics import instance_report  # noqa: E402
-from networks.transforms import split_foreground  # noqa: E402
-
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 __all__ = ["otsu_watershed", "run", "evaluate_folders"]
 
 MASKRCNN = os.path.join("bundle", "maskrcnn_nuclei_instance_segmentation")
@@ -174,7 +173,7 @@ def run(
     data = os.path.join("data", dataset)
     py = sys.executable
     commands = [[py, "-m", "networks.apps.prepare_data", dataset, "--out", data]]
-    _execute(commands[0], dry_run)
+    run_step(commands[0], dry_run, cwd=REPO)
     images = os.path.join(out_dir, "test_images")
     if not dry_run:
         os.makedirs(os.path.join(REPO, images), exist_ok=True)
@@ -191,8 +190,8 @@ def run(
         + (SMALL_SWIN_UMAMBA if semantic_small else [])
     )
     for cmd in commands[1:]:
-        _execute(cmd, dry_run)
-    shown = [_show(c) for c in commands]
+        run_step(cmd, dry_run, cwd=REPO)
+    shown = [show_command(c) for c in commands]
     shown.append(f"python scripts/instance_comparison.py run --dataset {dataset} (splits and scores the folders)")
     if dry_run:
         return
@@ -210,8 +209,8 @@ def run(
         s = res["summary"]
         print(f"{ROWS[row]}: DSB acc@0.5 {s['dsb_accuracy_0.5']:.4f}, AJI {s['aji']:.4f}, PQ {s['pq']:.4f}")
     table = _table(dataset, scored, shown)
-    _replace_section(os.path.join(REPO, results), f"results:instances_{dataset}", table)
-    _replace_section(os.path.join(REPO, MASKRCNN, "docs", "README.md"), f"results:instances_{dataset}", table)
+    replace_section(os.path.join(REPO, results), f"results:instances_{dataset}", table)
+    replace_section(os.path.join(REPO, MASKRCNN, "docs", "README.md"), f"results:instances_{dataset}", table)
     print(f"\ntable written to {results} and {MASKRCNN}/docs/README.md")
 
 

@@ -42,8 +42,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module below, also in MONAI Label's venv
-from cached_venv import TORCH_REQUIREMENTS, cached_venv  # noqa: E402
+from networks.apps.cached_venv import TORCH_REQUIREMENTS, cached_venv
+
+REPO = Path(__file__).resolve().parents[1]  # installed, editable, into MONAI Label's venv
 
 MONAILABEL_VERSION = "0.8.5"
 # one pip command: without the pydicom pin the app fails to import (../shared/bundle-conventions.md)
@@ -61,7 +62,8 @@ def venv(path: str | None = None) -> str:
 
     The venv is cached (default ``~/.cache/monai-mamba-zoo/venv-monailabel-0.8.5``, or ``$ZOO_MONAILABEL_VENV``),
     so a fresh clone reuses it; this project is (re)installed into it in editable mode whenever the venv last saw
-    another checkout or another ``setup.cfg``. It is layered over the calling environment (``cached_venv.py``): torch
+    another checkout or another ``setup.cfg``. It is layered over the calling environment
+    (``networks.apps.cached_venv``): torch
     comes from there instead of a second 5.5 GB copy, so the venv must be rebuilt when that environment changes,
     which happens on its own. A stamp file written last marks a complete build; a half-built venv
     is rebuilt.
@@ -70,7 +72,7 @@ def venv(path: str | None = None) -> str:
         path: the venv folder. Defaults to the cached location above.
     """
     spec = {"torch": TORCH_REQUIREMENTS, "monailabel": MONAILABEL_REQUIREMENTS}
-    return cached_venv(path or DEFAULT_VENV, spec, install_project=True)
+    return cached_venv(path or DEFAULT_VENV, spec, install_project=REPO)
 
 
 def _monailabel_package(python: str) -> Path:

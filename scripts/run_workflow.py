@@ -32,11 +32,12 @@ import os
 import platform
 import re
 import shlex
-import subprocess
 import sys
 from dataclasses import dataclass
 
 import fire
+
+from networks.apps.steps import SMALL_SWIN_UMAMBA, replace_section, run_step
 
 __all__ = ["DATASETS", "Workflow", "run", "compare", "publish", "results_table"]
 
@@ -50,8 +51,6 @@ DATASETS = {
     "brain": ("swin_umamba_brain_segmentation", "brain2d"),
 }
 # ``--small``: a reduced-width Swin-UMamba(-D) for short CPU runs (make main, the READMEs' quick start)
-SMALL_SWIN_UMAMBA = ["--network_def#feature_size", "16", "--network_def#dims", "[32,64,128,256]"]
-SMALL_SWIN_UMAMBA += ["--network_def#depths", "[1,1,1,1]"]
 NETWORK_NAMES = {
     "swin_umamba": "SwinUMamba",
     "swin_umamba_d": "SwinUMambaD",
@@ -227,36 +226,6 @@ class Workflow:
         return out
 
 
-def _quote(arg: str) -> str:
-    if re.fullmatch(r"[\w\-#./:=+]+", arg):
-        return arg  # '#' inside a word is not a shell comment
-    if "'" in arg and '"' not in arg and "$" not in arg:
-        return f'"{arg}"'  # config lists as the READMEs write them: "['a.json','b.json']"
-    return shlex.quote(arg)
-
-
-def _show(cmd: list[str]) -> str:
-    """The command as a user would type it (``python`` for this interpreter)."""
-    return " ".join(_quote("python" if c == sys.executable else c) for c in cmd)
-
-
-def _execute(cmd: list[str], dry_run: bool, log: str | None = None, env: dict[str, str] | None = None) -> None:
-    prefix = "".join(f"{k}={v} " for k, v in (env or {}).items())
-    print(f"\n$ {prefix}{_show(cmd)}", flush=True)
-    if dry_run:
-        return
-    env = dict(os.environ, PYTHONWARNINGS=os.environ.get("PYTHONWARNINGS", "ignore"), **(env or {}))
-    if log is None:
-        proc = subprocess.run(cmd, cwd=REPO, env=env)
-    else:
-        os.makedirs(os.path.dirname(log), exist_ok=True)
-        with open(log, "w") as f:
-            proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=f, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        where = f"; log: {os.path.relpath(log, REPO)}" if log else ""
-        raise RuntimeError(f"step failed with exit status {proc.returncode}{where}: {_show(cmd)}")
-
-
 def _metrics_line(dataset: str, m: dict) -> str:
     line = f"== {DATASETS[dataset][1]} test split ({m.get('num_cases')} cases): Dice {m['test_mean_dice']:.4f}"
     line += f" | NSD@{m['nsd_tolerance_pixels']:g}px {m['test_nsd']:.4f}"
@@ -285,13 +254,13 @@ def run(dataset: str, dry_run: bool = False, skip_prepare: bool = False, skip_in
     """
     wf = Workflow(dataset, **kwargs)
     if not skip_prepare:
-        _execute(wf.prepare_cmd(), dry_run)
-    _execute(wf.train_cmd(), dry_run, env=wf.env)
-    _execute(wf.evaluate_cmd(), dry_run, env=wf.env)
+        run_step(wf.prepare_cmd(), dry_run, cwd=REPO)
+    run_step(wf.train_cmd(), dry_run, REPO, env=wf.env)
+    run_step(wf.evaluate_cmd(), dry_run, REPO, env=wf.env)
     if not skip_infer:
         if not dry_run:
             wf.link_test_images()
-        _execute(wf.infer_cmd(), dry_run, env=wf.env)
+        run_step(wf.infer_cmd(), dry_run, REPO, env=wf.env)
     if dry_run:
         return {}
     m = wf.summary()
@@ -333,20 +302,6 @@ def _row_command(dataset: str, network: str, cpu_budget_s: float, extra: str) ->
     return cmd + f" --epochs 1000 --skip_infer --out_dir runs/compare/{dataset}/{network}" + extra
 
 
-def _replace_section(path: str, tag: str, text: str) -> None:
-    """Replace ``<!-- tag -->...<!-- /tag -->`` in ``path`` (append it if missing)."""
-    begin, end = f"<!-- {tag} -->", f"<!-- /{tag} -->"
-    block = f"{begin}\n{text.rstrip()}\n{end}"
-    doc = open(path).read() if os.path.isfile(path) else ""
-    if begin in doc and end in doc:
-        doc = doc[: doc.index(begin)] + block + doc[doc.index(end) + len(end) :]
-    else:
-        doc = doc.rstrip() + ("\n\n" if doc else "") + block + "\n"
-    with open(path + ".tmp", "w") as f:
-        f.write(doc)
-    os.replace(path + ".tmp", path)
-
-
 def compare(
     dataset: str,
     networks: str | list[str] = tuple(NETWORK_NAMES),
@@ -372,13 +327,13 @@ def compare(
     networks = [networks] if isinstance(networks, str) else list(networks)
     kwargs.setdefault("epochs", 1000)
     if not kwargs.pop("skip_prepare", False):
-        _execute(Workflow(dataset, data_dir=kwargs.get("data_dir")).prepare_cmd(), dry_run)
+        run_step(Workflow(dataset, data_dir=kwargs.get("data_dir")).prepare_cmd(), dry_run, cwd=REPO)
     for net in networks:
         wf = _compare_workflow(dataset, net, cpu_budget_s, kwargs)
         try:
             for step, cmd in (("train", wf.train_cmd()), ("evaluate", wf.evaluate_cmd())):
                 log = None if dry_run else os.path.join(REPO, wf.out_dir, f"{step}.log")
-                _execute(cmd, dry_run, log=log, env=wf.env)
+                run_step(cmd, dry_run, REPO, log=log, env=wf.env)
         except RuntimeError as err:
             print(f"== {net}: {err}")
     return [] if dry_run else publish(dataset, networks, cpu_budget_s, results, **kwargs)
@@ -419,11 +374,11 @@ def publish(
         print(_metrics_line(dataset, row) if "test_mean_dice" in row else f"== {net}: {row['error']}")
     table = results_table(dataset, rows, cpu_budget_s)
     tag = f"results:{dataset}"
-    _replace_section(os.path.join(REPO, results), tag, table)
+    replace_section(os.path.join(REPO, results), tag, table)
     wf = Workflow(dataset)
     readme = os.path.join(REPO, wf.bundle, "docs", "README.md")
     if f"<!-- {tag} -->" in open(readme).read():
-        _replace_section(readme, tag, table)
+        replace_section(readme, tag, table)
     default = next((r for r in rows if r["network"] == "swin_umamba" and "test_mean_dice" in r), None)
     if default is not None:
         _write_eval_metrics(os.path.join(REPO, wf.bundle, "configs", "metadata.json"), dataset, default, cpu_budget_s)

@@ -45,11 +45,10 @@ import sys
 import fire
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_workflow import REPO, _execute, _replace_section, _show  # noqa: E402
+from networks.apps.steps import replace_section, run_step, show_command
+from networks.data.file_io import write_json_atomic
 
-from networks.data.file_io import write_json_atomic  # noqa: E402
-
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 __all__ = ["SOURCES", "LOSSES", "run"]
 
 BUNDLE = os.path.join("bundle", "synthetic_cxr_vlp")
@@ -184,8 +183,8 @@ def run(
             source,
             ["--num_pairs", str(num_pairs), "--seed", str(seed)],
         )
-        _execute(cmd, dry_run, log=os.path.join(REPO, work_dir, "data", f"generate_{source}.log"))
-        generate_commands[source] = _show(cmd)
+        run_step(cmd, dry_run, REPO, log=os.path.join(REPO, work_dir, "data", f"generate_{source}.log"))
+        generate_commands[source] = show_command(cmd)
     rows = []
     for source in sources:
         for loss in losses:
@@ -201,19 +200,19 @@ def run(
             summaries = [f"{root}/eval/zeroshot/zeroshot_summary.json", f"{root}/eval/grounding/grounding_summary.json"]
             record = os.path.join(REPO, root, "run.json")
             # the same command on the same data: the manifests of the pairs and of the test set as they are now
-            identity = {"train_command": _show(train), "data": _manifests(work_dir, source)}
+            identity = {"train_command": show_command(train), "data": _manifests(work_dir, source)}
             finished = all(os.path.isfile(os.path.join(REPO, p)) for p in summaries)
             done = reuse and finished and _recorded(record) == identity
             if done:
                 print(f"{source}/{loss}: reusing the finished run in {root} (same command)", flush=True)
             else:
-                _execute(train, dry_run, log=os.path.join(REPO, root, "train.log"))
+                run_step(train, dry_run, REPO, log=os.path.join(REPO, root, "train.log"))
                 for config in ("zeroshot", "grounding"):
                     cmd = _command(config, root, work_dir, reports_dir, source, [])
-                    _execute(cmd, dry_run, log=os.path.join(REPO, root, f"{config}.log"))
+                    run_step(cmd, dry_run, REPO, log=os.path.join(REPO, root, f"{config}.log"))
                 if not dry_run:
                     write_json_atomic(record, identity)
-            row = {"source": source, "loss": loss, "train_command": _show(train)}
+            row = {"source": source, "loss": loss, "train_command": show_command(train)}
             if not dry_run:
                 row["zeroshot"] = _load(f"{root}/eval/zeroshot/zeroshot_summary.json")
                 row["grounding"] = _load(f"{root}/eval/grounding/grounding_summary.json")
@@ -233,13 +232,13 @@ def run(
         out = f"{root}/eval/dicom"
         cmd = _command("zeroshot", root, work_dir, reports_dir, "synthetic", [])
         cmd += ["--input_dir", f"{reports_dir}/dicom", "--output_dir", out]
-        _execute(cmd, dry_run, log=os.path.join(REPO, root, "dicom.log"))
+        run_step(cmd, dry_run, REPO, log=os.path.join(REPO, root, "dicom.log"))
         if not dry_run:
             with open(os.path.join(REPO, out, "zeroshot_predictions.csv")) as f:
                 first = next(csv.DictReader(f))
             results["dicom"] = {
                 "row": f"synthetic / {losses[0]}",
-                "command": _show(cmd),
+                "command": show_command(cmd),
                 "probabilities": {k: v for k, v in first.items() if k != "file"},
             }
     if dry_run:
@@ -249,7 +248,7 @@ def run(
     print(table)
     if write_docs and sources == list(SOURCES):
         for path in (os.path.join(REPO, "docs", "results.md"), os.path.join(REPO, BUNDLE, "docs", "README.md")):
-            _replace_section(path, "results:synthetic_cxr_vlp", table)
+            replace_section(path, "results:synthetic_cxr_vlp", table)
     return results
 
 

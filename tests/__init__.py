@@ -9,4 +9,4 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of the zoo; a package so that benchmarks can import `tests.reference_scan`."""
+"""Tests of the zoo (a package, so that its helpers import as ``tests.<module>``)."""

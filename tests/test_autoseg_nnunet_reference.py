@@ -16,7 +16,6 @@ Bit for bit: fingerprint, default and ResEnc M plans, and every preprocessed arr
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -30,9 +29,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_lesion_ct_equals_nnunetv2(tmp_path):
-    spec = importlib.util.spec_from_file_location("nnunet_reference", REPO_ROOT / "scripts" / "nnunet_reference.py")
-    reference = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(reference)
+    from networks.apps import nnunet_reference as reference
+
     dataset = prepared_raw_dataset("lesion_ct")
     work = tmp_path / "ours"
     cli = [sys.executable, "-m", "networks.apps.autoseg"]

@@ -11,14 +11,13 @@
 """Planning and preprocessing of the nnU-Net recipe against nnunetv2 2.8.1's own outputs on real datasets.
 
 ``tests/data/nnunetv2_2.8.1/<dataset>/`` holds what nnunetv2 wrote for the prepared datasets (fingerprint, default and
-ResEnc M plans, and summaries of its preprocessed cases), made with ``scripts/nnunet_reference.py run`` and
+ResEnc M plans, and summaries of its preprocessed cases), made with ``python -m networks.apps.nnunet_reference run`` and
 ``reference_files``; these tests compare ours against them key by key without installing nnunetv2 (the slow test
 in test_autoseg_nnunet_reference.py reruns nnunetv2 itself).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import math
@@ -44,10 +43,9 @@ DATASETS = ("lesion_ct", "lesion_mr", "brain3d", "nuclei3d", "nuclei2d_nnunet", 
 
 
 def _reference_module():
-    spec = importlib.util.spec_from_file_location("nnunet_reference", REPO_ROOT / "scripts" / "nnunet_reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from networks.apps import nnunet_reference
+
+    return nnunet_reference
 
 
 differences = _reference_module().differences
@@ -225,7 +223,7 @@ def test_plans_of_another_planner_are_replaced_not_merged(planned, tmp_path, cap
 )
 def test_non_default_options_equal_nnunetv2(planned, name, planner, options, reference):
     """--memory_target_gb and a fixed target spacing plan as nnunetv2's -gpu_memory_target /
-    -overwrite_target_spacing (reference files from ``nnunet_reference.py plan_variant``)."""
+    -overwrite_target_spacing (reference files from ``python -m networks.apps.nnunet_reference plan_variant``)."""
     work = planned(name)
     dataset_json = json.loads((work / "dataset.json").read_text())
     fingerprint = json.loads((work / "dataset_fingerprint.json").read_text())

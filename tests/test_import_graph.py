@@ -166,3 +166,27 @@ def test_autoseg_stages_only_import_earlier_ones():
             if AUTOSEG_RANK[there] >= AUTOSEG_RANK[here] and not (AUTOSEG_RANK[here] == 0 and AUTOSEG_RANK[there] == 0):
                 upward.append(f"{module} -> {target}")
     assert not upward, "autoseg imports that do not follow the pipeline:\n" + "\n".join(upward)
+
+
+def test_nothing_imports_a_script_or_a_benchmark():
+    """What scripts and benchmarks share lives in the package: no ``sys.path`` edits, no import of a file of
+    ``scripts/`` or ``benchmarks/`` by name (tests may load the script they test)."""
+    tools = {p.stem for folder in ("scripts", "benchmarks") for p in (REPO / folder).glob("*.py")}
+    problems = []
+    for folder in ("networks", "scripts", "benchmarks"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(), str(path))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Attribute) and node.attr in ("insert", "append"):
+                    if ast.unparse(node.value) == "sys.path":
+                        problems.append(f"{path.relative_to(REPO)}:{node.lineno}: edits sys.path")
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and not node.level:
+                    names = [node.module or ""]
+                for name in names:
+                    top = name.split(".")[0]
+                    if top in tools or top in ("scripts", "benchmarks", "tests"):
+                        problems.append(f"{path.relative_to(REPO)}:{node.lineno}: imports {name}")
+    assert problems == [], "\n".join(problems)

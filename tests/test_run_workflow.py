@@ -21,6 +21,7 @@ import sys
 
 import pytest
 
+from networks.apps.steps import replace_section
 from tests import warm_python
 from tests.bundle_helpers import PYTHON, REPO_ROOT, subset_dataset
 
@@ -109,8 +110,8 @@ def test_compare_dry_run_and_table(tmp_path):
     assert "python scripts/run_workflow.py brain --network unet" in table
     md = tmp_path / "results.md"
     md.write_text("# Results\n\nintro\n")
-    module._replace_section(str(md), "results:brain", "old table")
-    module._replace_section(str(md), "results:brain", "new table")
+    replace_section(str(md), "results:brain", "old table")
+    replace_section(str(md), "results:brain", "new table")
     assert md.read_text() == "# Results\n\nintro\n\n<!-- results:brain -->\nnew table\n<!-- /results:brain -->\n"
 
 

@@ -23,7 +23,7 @@ import pytest
 import torch
 
 from networks.layers import selective_scan
-from tests.reference_scan import reference_selective_scan
+from networks.layers.selective_scan_reference import reference_selective_scan
 
 __all__: list[str] = []
 

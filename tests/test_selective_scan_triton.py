@@ -28,7 +28,7 @@ triton = pytest.importorskip("triton")
 
 from networks.blocks import SS2D  # noqa: E402
 from networks.layers import selective_scan, selective_scan_2d  # noqa: E402
-from tests.reference_scan import reference_selective_scan  # noqa: E402
+from networks.layers.selective_scan_reference import reference_selective_scan  # noqa: E402
 from tests.test_selective_scan import _make_inputs, _run  # noqa: E402
 
 __all__: list[str] = []

@@ -9,7 +9,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Naive step-by-step selective scan, the ground truth for tests and the baseline for benchmarks.
+"""Naive step-by-step selective scan: the ground truth the fast backends are tested against, and the baseline of
+benchmarks/selective_scan.py.
 
 A plain Python loop over the sequence with autograd through it: obviously correct, slow, and
 float64-capable (it computes in float64 when the input is float64, else in float32).

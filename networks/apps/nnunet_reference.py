@@ -12,11 +12,11 @@
 
 Usage::
 
-    python scripts/nnunet_reference.py venv
-    python scripts/nnunet_reference.py run --dataset_dir RAW --out_dir REF [--planner default|resenc_m]
-    python scripts/nnunet_reference.py compare --work_dir WORK --ref_dir REF [--planner default|resenc_m]
-    python scripts/nnunet_reference.py plan_variant --ref_dir REF --plans_name NAME [--gpu_memory_target 24]
-    python scripts/nnunet_reference.py reference_files --ref_dir REF --out_dir tests/data/nnunetv2_2.8.1/NAME
+    python -m networks.apps.nnunet_reference venv
+    python -m networks.apps.nnunet_reference run --dataset_dir RAW --out_dir REF [--planner default|resenc_m]
+    python -m networks.apps.nnunet_reference compare --work_dir WORK --ref_dir REF [--planner default|resenc_m]
+    python -m networks.apps.nnunet_reference plan_variant --ref_dir REF --plans_name NAME [--gpu_memory_target 24]
+    python -m networks.apps.nnunet_reference reference_files --ref_dir REF --out_dir tests/data/nnunetv2_2.8.1/NAME
 
 ``run`` links ``RAW`` as ``REF/raw/Dataset999_<name>`` and runs ``nnUNetv2_extract_fingerprint
 --verify_dataset_integrity``, ``nnUNetv2_plan_experiment`` and ``nnUNetv2_preprocess``, timing each, into
@@ -29,12 +29,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cached_venv import TORCH_REQUIREMENTS, cached_venv  # noqa: E402
+from networks.apps.cached_venv import TORCH_REQUIREMENTS, cached_venv
 
 NNUNET_VERSION = "2.8.1"
 DEFAULT_VENV = os.environ.get("ZOO_NNUNET_VENV", f"~/.cache/monai-mamba-zoo/venv-nnunetv2-{NNUNET_VERSION}")

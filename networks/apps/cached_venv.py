@@ -10,10 +10,10 @@
 # limitations under the License.
 """Build once, then reuse, a virtual environment for a tool we test against but do not depend on.
 
-Used for MONAI Label (``monailabel_loop.py``) and for nnunetv2 (``nnunet_reference.py``). Requirement groups are
-installed in order, one pip command each; a stamp file written last marks a complete build (a half-built venv is
-rebuilt) and a lock file serialises concurrent builds. Optionally this project is installed in editable mode, again
-whenever the venv last saw another checkout or another ``setup.cfg``.
+Used for nnunetv2 (:mod:`networks.apps.nnunet_reference`) and MONAI Label (``scripts/monailabel_loop.py``).
+Requirement groups are installed in order, one pip command each; a stamp file written last marks a complete build (a
+half-built venv is rebuilt) and a lock file serialises concurrent builds. Optionally a checkout of this project is
+installed in editable mode, again whenever the venv last saw another checkout or another ``setup.cfg``.
 
 The venv is layered over the environment that builds it: a ``.pth`` file puts that environment's site-packages
 after the venv's own, so a requirement the caller already satisfies (torch with its CUDA libraries and Triton,
@@ -34,7 +34,6 @@ import sysconfig
 from importlib import metadata
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
 TORCH_REQUIREMENTS = ["torch==2.14.1", "torchvision==0.29.1"]
 
 
@@ -68,8 +67,11 @@ def _layer_over(python: Path, site_packages: list[str]) -> None:
     Path(own, "zz_zoo_caller_env.pth").write_text("".join(f"{path}\n" for path in site_packages))
 
 
-def cached_venv(root: str | os.PathLike, spec: dict[str, list[str]], install_project: bool = False) -> str:
-    """Return the python of the venv at ``root`` holding ``spec`` (name -> requirements), building it if needed."""
+def cached_venv(
+    root: str | os.PathLike, spec: dict[str, list[str]], install_project: str | os.PathLike | None = None
+) -> str:
+    """Return the python of the venv at ``root`` holding ``spec`` (name -> requirements), building it if needed;
+    ``install_project``: a checkout of this project to install there in editable mode."""
     root = Path(root).expanduser()
     python = root / "bin" / "python"
     stamp = root / ".zoo-stamp.json"
@@ -86,13 +88,14 @@ def cached_venv(root: str | os.PathLike, spec: dict[str, list[str]], install_pro
             for requirements in spec.values():
                 pip_install(python, *requirements)
             state = {"spec": spec, "layer": layer}
-        if install_project:
-            setup_hash = hashlib.sha256((REPO / "setup.cfg").read_bytes()).hexdigest()
+        if install_project is not None:
+            project = Path(install_project).resolve()
+            setup_hash = hashlib.sha256((project / "setup.cfg").read_bytes()).hexdigest()
             if state.get("setup_cfg") != setup_hash:  # new or changed requirements: resolve them in this venv
-                pip_install(python, "-e", str(REPO))
-            elif state.get("repo") != str(REPO):  # same requirements, another checkout: only re-point the install
-                pip_install(python, "--no-deps", "-e", str(REPO))
-            state.update(repo=str(REPO), setup_cfg=setup_hash)
+                pip_install(python, "-e", str(project))
+            elif state.get("repo") != str(project):  # same requirements, another checkout: only re-point the install
+                pip_install(python, "--no-deps", "-e", str(project))
+            state.update(repo=str(project), setup_cfg=setup_hash)
         tmp = stamp.with_suffix(".tmp")
         tmp.write_text(json.dumps(state))
         os.replace(tmp, stamp)
