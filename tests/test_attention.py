@@ -213,3 +213,17 @@ def test_cross_channel_loss_backward_and_errors():
         cross_channel_terms(torch.rand(2, 8, 3, 3), torch.tensor([0, 1]), 5, 2)
     with pytest.raises(ValueError, match="drop_fraction"):
         cross_channel_terms(torch.rand(2, 8, 3, 3), torch.tensor([0, 1]), 2, 4, drop_fraction=1.0)
+
+
+@pytest.mark.parametrize("attention", ["se", "cbam", "aam"])
+def test_attention_resnets_script_to_the_same_outputs(attention):
+    """TorchScript scripting (model-zoo's ``ckpt_export`` default) keeps the eager outputs, the kept gate included."""
+    torch.manual_seed(0)
+    net = AttentionResNet(2, 1, 5, "resnet18", attention, stem_kernel_size=3, stem_max_pool=False).eval()
+    scripted = torch.jit.script(net)
+    x = torch.randn(2, 1, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(scripted(x), net(x))
+    gate = torch.jit.script(SpatialAttention(2, keep_gate=True))
+    gate(x)
+    assert gate.last_gate is not None and gate.last_gate.shape == (2, 1, 32, 32)

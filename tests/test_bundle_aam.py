@@ -63,7 +63,8 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
-def test_metadata_network_io_and_traced_export(trained, tmp_path):
+def test_metadata_network_io_and_scripted_export(trained, tmp_path):
+    """model-zoo's verify_bundle checks: metadata, network in/out, ``ckpt_export`` by scripting (its default)."""
     bundle, _ = trained
     meta = str(bundle / "configs" / "metadata.json")
     inference = str(bundle / "configs" / "inference.json")
@@ -71,7 +72,7 @@ def test_metadata_network_io_and_traced_export(trained, tmp_path):
     check_ok(run_bundle(bundle, [], "network_def", "--meta_file", meta, "--config_file", inference,
                         module="verify_net_in_out"))  # fmt: skip
     args = ["network_def", "--filepath", str(tmp_path / "model.ts"), "--ckpt_file", str(bundle / "models" / "model.pt")]
-    args += ["--meta_file", meta, "--config_file", inference, "--use_trace", "True", "--input_shape", "[1,1,32,32]"]
+    args += ["--meta_file", meta, "--config_file", inference]
     check_ok(run_bundle(bundle, [], *args, module="ckpt_export"))
     from monai.bundle import ConfigParser
 

@@ -188,3 +188,17 @@ def test_local_backbone_checkpoint_loads_all_but_a_mismatched_stem(tmp_path):
     torch.save({"nothing": torch.zeros(1)}, tmp_path / "bad.pt")
     with pytest.raises(ValueError, match="bad.pt"):
         MicroscopyMaskRCNN(backbone="resnet18", backbone_checkpoint=str(tmp_path / "bad.pt"))
+
+
+def test_network_scripts_to_the_same_detections():
+    """TorchScript scripting (model-zoo's ``ckpt_export`` default): scripted Mask R-CNN returns torchvision's
+    ``(losses, detections)`` pair with the eager detections."""
+    torch.manual_seed(0)
+    net = MicroscopyMaskRCNN(in_channels=1, num_classes=2, backbone="resnet18", norm="group").eval()
+    scripted = torch.jit.script(net)
+    image = torch.rand(1, 96, 96)
+    with torch.no_grad():
+        eager, (_, detections) = net([image]), scripted([image])
+    assert eager[0]["boxes"].shape[0] > 0
+    for key in ("boxes", "scores", "labels", "masks"):
+        torch.testing.assert_close(detections[0][key], eager[0][key])

@@ -22,9 +22,8 @@ References:
       https://arxiv.org/abs/1910.03151
 """
 
-from __future__ import annotations
-
 import math
+from typing import Optional  # no `from __future__ import annotations` here: TorchScript reads `last_gate`'s type
 
 import torch
 import torch.nn as nn
@@ -52,7 +51,7 @@ def _global_pool(x: torch.Tensor, mode: str) -> torch.Tensor:
 
 def _broadcast(gate: torch.Tensor, spatial_dims: int) -> torch.Tensor:
     """(B, C) -> (B, C, 1, ..., 1) so that it multiplies a feature map."""
-    return gate.reshape(gate.shape + (1,) * spatial_dims)
+    return gate.reshape(list(gate.shape) + [1] * spatial_dims)
 
 
 class ChannelAttention(nn.Module):
@@ -84,8 +83,9 @@ class ChannelAttention(nn.Module):
         self.conv = nn.Conv1d(1, 1, self.kernel_size, padding=self.kernel_size // 2, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        modes = ("avg",) if self.pooling == "avg" else ("avg", "max")
-        logits = sum(self.conv(_global_pool(x, m).unsqueeze(1)) for m in modes)  # (B, 1, C)
+        logits = self.conv(_global_pool(x, "avg").unsqueeze(1))  # (B, 1, C)
+        if self.pooling == "avgmax":
+            logits = logits + self.conv(_global_pool(x, "max").unsqueeze(1))
         return _broadcast(torch.sigmoid(logits.squeeze(1)), self.spatial_dims)
 
 
@@ -105,13 +105,15 @@ class SpatialAttention(nn.Module):
         keep_gate: store the last gate in ``last_gate``.
     """
 
+    last_gate: Optional[torch.Tensor]  # spelled for TorchScript, which reads class annotations
+
     def __init__(self, spatial_dims: int, kernel_size: int = 7, keep_gate: bool = False):
         super().__init__()
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd (the gate keeps the input's size), got {kernel_size}.")
         self.conv = Conv[Conv.CONV, spatial_dims](2, 1, kernel_size, padding=kernel_size // 2, bias=True)
         self.keep_gate = keep_gate
-        self.last_gate: torch.Tensor | None = None
+        self.last_gate = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pooled = torch.cat([x.amax(1, keepdim=True), x.mean(1, keepdim=True)], dim=1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -40,7 +41,10 @@ class NativeResolutionTransform(GeneralizedRCNNTransform):
     transform rescales every image to ``min_size`` = 800 pixels).
     """
 
-    def resize(self, image: torch.Tensor, target: dict | None = None) -> tuple[torch.Tensor, dict | None]:
+    # typing's spelling, which TorchScript reads (the bundle's Mask R-CNN can be scripted)
+    def resize(
+        self, image: torch.Tensor, target: Optional[Dict[str, torch.Tensor]] = None
+    ) -> Tuple[torch.Tensor, Optional[Dict[str, torch.Tensor]]]:
         return image, target
 
 
