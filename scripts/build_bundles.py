@@ -33,8 +33,14 @@ Sources (edit these, not the generated files):
   ``inference.json``; ``evaluate``/``multi_gpu_train`` stack on ``train.json`` and inherit them) and, per config
   file, the ids (``#``-paths, as on the ``monai.bundle`` command line) whose values differ from the workflow.
 
+- ``configs/bundles/<bundle>/card.json``: what model-zoo's README template asks for and ``metadata.json`` does not
+  hold: tags, the training command that writes ``models/model.pt``, and the model-zoo CI checks the bundle is excluded
+  from, with the reason.
+
 Output: ``bundle/<bundle>/configs/*.json`` and ``logging.conf``, self-contained (MONAI Label and the
-model-zoo copy a bundle folder alone). ``metadata.json`` stays hand-written in the bundle.
+model-zoo copy a bundle folder alone), in the JSON layout of model-zoo's ``pretty-format-json --indent=4`` hook; and
+the model-zoo card at the top of ``docs/README.md`` (authors, tags, model description, performance, system
+configuration, CI exclusions), rendered from the bundle's hand-written ``metadata.json`` and ``card.json``.
 
 Usage::
 
@@ -127,12 +133,73 @@ def _relative(path: str) -> str:
     return os.path.relpath(path, REPO) if os.path.isabs(path) else path
 
 
+CARD_BEGIN, CARD_END = "<!-- model-zoo card (scripts/build_bundles.py) -->", "<!-- /model-zoo card -->"
+ZOO_CHECKS = {"torchscript": "TorchScript (`ckpt_export`)", "data_shape": "data shape (`verify_net_in_out`)"}
+
+
+def _metric(value) -> str:
+    return f"{value:.4f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
+
+def render_card(meta: dict, card: dict) -> str:
+    """The model-zoo README template's sections, from ``metadata.json`` and ``card.json`` (one source for each fact)."""
+    metrics = {k: v for k, v in meta.get("eval_metrics", {}).items() if k != "note"}
+    performance = ", ".join(f"{k} {_metric(v)}" for k, v in metrics.items())
+    note = meta.get("eval_metrics", {}).get("note", "")
+    performance = f"{performance} ({note})" if performance and note else performance or note
+    packages = {**meta.get("optional_packages_version", {}), **meta.get("required_packages_version", {})}
+    checks = [f"- {ZOO_CHECKS[k]}: {card['model_zoo'][k]}" for k in ZOO_CHECKS if k in card.get("model_zoo", {})]
+    checks = checks or ["- none: every check of model-zoo's `ci/verify_bundle.py` applies (TorchScript by scripting)."]
+    lines = [
+        CARD_BEGIN,
+        "**Weights.** No `models/model.pt` ships with this bundle (nowhere can host weights from here): its own "
+        f"training writes it, `{card['train_command']}` (from the bundle folder; `DATA` as under Data).",
+        "",
+        "### Authors",
+        meta["authors"],
+        "",
+        "### Tags",
+        ", ".join(card["tags"]),
+        "",
+        "## Model Description",
+        meta["description"],
+        "",
+        "## Performance",
+        f"{performance}. The sections below give each number's command." if performance else "See below.",
+        "",
+        "## System Configuration",
+        f"Tested with Python {card.get('python_version', '3.11')}, MONAI {meta['monai_version']}, PyTorch "
+        f"{meta['pytorch_version']}, NumPy {meta['numpy_version']} and "
+        + ", ".join(f"{k} {v}" for k, v in packages.items() if k != "monai-mamba-zoo")
+        + "; trains and infers on a CPU (2 cores in our runs) or a CUDA GPU. The network code is this repository's "
+        "`networks` package (`pip install` of the repository; it is not on PyPI).",
+        "",
+        "### Model-zoo CI exclusions",
+        *checks,
+        CARD_END,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _with_card(readme: str, card: str) -> str:
+    """``readme`` with its card replaced, or inserted after the title line."""
+    if CARD_BEGIN in readme and CARD_END in readme:
+        end = readme.index(CARD_END) + len(CARD_END) + 1
+        return readme[: readme.index(CARD_BEGIN)] + card + readme[end:]
+    title, rest = readme.split("\n", 1)
+    return f"{title}\n\n{card}{rest}"
+
+
 def _outputs(bundle: str) -> dict[str, str]:
     composed = compose(bundle)
     files = {f"configs/{stem}.json": render_config(c.config) + "\n" for stem, c in composed.items()}
     sources = {f"{stem}.json": c.provenance() for stem, c in composed.items()}
-    files["docs/config_sources.json"] = json.dumps(sources, indent=4) + "\n"
+    files["docs/config_sources.json"] = render_config(sources) + "\n"
     files["configs/logging.conf"] = template_file("shared", "logging.conf").read_text()
+    meta = _load(os.path.join(REPO, "bundle", bundle, "configs", "metadata.json"))
+    card = render_card(meta, _load(os.path.join(CONFIGS, "bundles", bundle, "card.json")))
+    with open(os.path.join(REPO, "bundle", bundle, "docs", "README.md")) as f:
+        files["docs/README.md"] = _with_card(f.read(), card)
     return files
 
 

@@ -135,19 +135,7 @@ def set_config_id(config: dict, id_: str, value: Any, source: str) -> None:
         raise KeyError(f"{source}: id '{id_}' is not in the template config; add it there first.")
 
 
-def render_config(value: Any, indent: int = 0) -> str:
-    """JSON with 4-space indentation and short lists of scalars on one line (model-zoo style)."""
-    pad, inner = " " * indent, " " * (indent + 4)
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        items = [f"{inner}{json.dumps(k)}: {render_config(v, indent + 4)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(value, list):
-        if not value:
-            return "[]"
-        flat = "[" + ", ".join(json.dumps(v) for v in value) + "]"
-        if all(not isinstance(v, (dict, list)) for v in value) and len(flat) + indent < 100:
-            return flat
-        return "[\n" + ",\n".join(inner + render_config(v, indent + 4) for v in value) + "\n" + pad + "]"
-    return json.dumps(value)
+def render_config(value: Any) -> str:
+    """JSON exactly as model-zoo's pre-commit hook ``pretty-format-json --indent=4 --no-sort-keys`` writes it
+    (4-space indentation, every list item on its own line, ASCII escapes, key order kept), without the final newline."""
+    return json.dumps(value, indent=4)
