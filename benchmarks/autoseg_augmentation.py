@@ -114,7 +114,14 @@ def report(results: str = str(RESULTS), doc: str = str(DOC)) -> None:
     """Render the entries of ``results`` into ``doc`` between ``<!-- autoseg_augmentation -->`` markers."""
     data = json.loads(Path(results).read_text())
     rows = ["| | " + " | ".join(data) + " |", "|---|" + "---:|" * len(data)]
-    names = sorted({" ".join(k.split()[1:]) for entry in data.values() for k in entry["transform_seconds"]})
+    # rows in pipeline order: the last entry's chain, each transform only an earlier chain has placed after the
+    # transform it follows there
+    names: list[str] = []
+    for entry in reversed(list(data.values())):
+        chain = [key.split(" ", 1)[1] for key in sorted(entry["transform_seconds"])]  # keys start with the position
+        for i, name in enumerate(chain):
+            if name not in names:
+                names.insert(names.index(chain[i - 1]) + 1 if i else 0, name)
     rows.append("| patch sampling (crop of the enlarged patch) | " + " | ".join(
         f"{e['sampling_seconds']:.2f}" for e in data.values()) + " |")  # fmt: skip
     for name in names:
