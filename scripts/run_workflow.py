@@ -26,20 +26,23 @@ Usage::
 
 from __future__ import annotations
 
+import csv
 import datetime
 import json
 import os
 import platform
 import re
 import shlex
+import subprocess
 import sys
 from dataclasses import dataclass
 
 import fire
 
-from networks.apps.steps import SMALL_SWIN_UMAMBA, replace_section, run_step
+from networks.apps.steps import SMALL_SWIN_UMAMBA, run_step
+from networks.data.file_io import write_json_atomic
 
-__all__ = ["DATASETS", "Workflow", "run", "compare", "publish", "results_table"]
+__all__ = ["DATASETS", "Workflow", "run", "compare", "publish"]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NETWORKS_DIR = os.path.join("networks", "configs", "network_def")  # shipped with the package
@@ -98,6 +101,7 @@ class Workflow:
         scan_backend: Swin-UMamba's selective-scan backend (``torch``, ``numba``, ``mamba_ssm``), set through the
             ``ZOO_SELECTIVE_SCAN_BACKEND`` environment variable of the bundle commands; ``None`` keeps ``auto``.
         overrides: extra ``--id value`` arguments for every bundle command.
+        seed: training seed (the bundle's ``seed``); ``None`` keeps the bundle's (0).
     """
 
     dataset: str
@@ -114,6 +118,7 @@ class Workflow:
     small: bool = False
     scan_backend: str | None = None
     overrides: str | list[str] | None = None
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.small and (self.network or "swin_umamba").startswith("swin_umamba"):
@@ -183,6 +188,8 @@ class Workflow:
         cmd += ["--num_samples", str(self.num_samples), "--num_workers", str(self.num_workers)]
         if self.cpu_budget_s:
             cmd += ["--cpu_budget_s", str(self.cpu_budget_s)]
+        if self.seed is not None:
+            cmd += ["--seed", str(self.seed)]
         return cmd + _as_list(self.overrides)
 
     def evaluate_cmd(self) -> list[str]:
@@ -214,6 +221,16 @@ class Workflow:
     def env(self) -> dict[str, str]:
         """Environment variables of the bundle commands."""
         return {"ZOO_SELECTIVE_SCAN_BACKEND": self.scan_backend} if self.scan_backend else {}
+
+    def case_scores(self) -> dict[str, dict[str, float]]:
+        """Per test case, the Dice and NSD of ``eval/test_{mean_dice,nsd}_raw.csv`` (mean over classes)."""
+        cases: dict[str, dict[str, float]] = {}
+        for metric, column in (("dice", "test_mean_dice"), ("nsd", "test_nsd")):
+            with open(os.path.join(REPO, self.eval_dir, f"{column}_raw.csv")) as f:
+                for record in csv.DictReader(f):
+                    name = os.path.basename(record["filename"]).split(".")[0]
+                    cases.setdefault(name, {})[metric] = float(record["mean"])
+        return cases
 
     def summary(self) -> dict:
         """Test-split metrics (``eval/metrics_summary.json``) plus the CPU budget record if training wrote one."""
@@ -297,113 +314,130 @@ def _extra_args(kwargs: dict) -> str:
     return "".join(f" --{k} {shlex.quote(_arg(v))}" for k, v in kwargs.items() if k != "epochs")
 
 
-def _row_command(dataset: str, network: str, cpu_budget_s: float, extra: str) -> str:
-    cmd = f"python scripts/run_workflow.py {dataset} --network {network} --cpu_budget_s {cpu_budget_s:g}"
-    return cmd + f" --epochs 1000 --skip_infer --out_dir runs/compare/{dataset}/{network}" + extra
+def _row_command(dataset: str, network: str, cpu_budget_s: float, extra: str, seed: int) -> str:
+    cmd = f"python scripts/run_workflow.py {dataset} --network {network} --cpu_budget_s {cpu_budget_s:g} --seed {seed}"
+    return cmd + f" --epochs 1000 --skip_infer --out_dir runs/compare/{dataset}/{network}/seed{seed}" + extra
+
+
+def results_file(dataset: str) -> str:
+    return os.path.join("docs", "results", f"network_comparison_{DATASETS[dataset][1]}.json")
+
+
+def _seeds(seeds) -> list[int]:
+    return [
+        int(s) for s in (seeds.split(",") if isinstance(seeds, str) else [seeds] if isinstance(seeds, int) else seeds)
+    ]
+
+
+def _commit() -> str:
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True,
+                           text=True).stdout.strip()  # fmt: skip
+    return head + ("+uncommitted" if dirty else "")
 
 
 def compare(
     dataset: str,
     networks: str | list[str] = tuple(NETWORK_NAMES),
-    cpu_budget_s: float = 150.0,
-    results: str = RESULTS_FILE,
+    cpu_budget_s: float = 120.0,
+    seeds: str | list[int] = "0,1,2",
     dry_run: bool = False,
     **kwargs,
-) -> list[dict]:
+) -> dict:
     """
-    Train and evaluate each network on the same data with the same CPU budget; publish a markdown table.
+    Train and evaluate each network with each training seed on the same data and CPU budget; every finished run
+    goes into ``docs/results/network_comparison_<data>.json`` at once (per-case test scores, command, commit, date,
+    machine), and a run already there is not repeated, so an interrupted comparison continues where the file stops.
+    Then :func:`publish` renders the table from that file.
 
-    Each network gets ``runs/compare/<dataset>/<network>/{models,eval}`` and logs ``train.log``/``evaluate.log``;
-    a network that fails (e.g. cannot run at the bundle's patch size) gets a row saying so. See :func:`publish`.
+    Each run gets ``runs/compare/<dataset>/<network>/seed<k>/{models,eval}`` and logs ``train.log``/``evaluate.log``;
+    a run that fails (e.g. a network that cannot run at the bundle's patch size) is reported and left out.
 
     Args:
         dataset: ``nuclei`` or ``brain``.
-        networks: names of ``networks/configs/network_def/*.json`` fragments.
-        cpu_budget_s: CPU seconds of training per network.
-        results: markdown file for the table.
+        networks: names of ``networks/configs/network_def/*.json`` fragments; the first is the baseline row.
+        cpu_budget_s: CPU seconds of training per run.
+        seeds: training seeds (``"0,1,2"``).
         dry_run: print the commands only.
         kwargs: further :class:`Workflow` options (``epochs`` defaults to 1000 so the budget ends training).
     """
+    from networks.apps.evidence import add_run, load_results
+
     networks = [networks] if isinstance(networks, str) else list(networks)
     kwargs.setdefault("epochs", 1000)
     if not kwargs.pop("skip_prepare", False):
         run_step(Workflow(dataset, data_dir=kwargs.get("data_dir")).prepare_cmd(), dry_run, cwd=REPO)
-    for net in networks:
-        wf = _compare_workflow(dataset, net, cpu_budget_s, kwargs)
-        try:
-            for step, cmd in (("train", wf.train_cmd()), ("evaluate", wf.evaluate_cmd())):
-                log = None if dry_run else os.path.join(REPO, wf.out_dir, f"{step}.log")
-                run_step(cmd, dry_run, REPO, log=log, env=wf.env)
-        except RuntimeError as err:
-            print(f"== {net}: {err}")
-    return [] if dry_run else publish(dataset, networks, cpu_budget_s, results, **kwargs)
-
-
-def _compare_workflow(dataset: str, network: str, cpu_budget_s: float, kwargs: dict) -> Workflow:
-    out_dir = os.path.join("runs", "compare", dataset, network)
-    return Workflow(dataset, network=network, out_dir=out_dir, cpu_budget_s=cpu_budget_s, **kwargs)
-
-
-def publish(
-    dataset: str,
-    networks: str | list[str] = tuple(NETWORK_NAMES),
-    cpu_budget_s: float = 150.0,
-    results: str = RESULTS_FILE,
-    **kwargs,
-) -> list[dict]:
-    """
-    Collect the outputs of :func:`compare` into a table: ``results`` (between ``<!-- results:<dataset> -->``
-    markers, other sections kept), the bundle README's section with the same markers, and the bundle
-    ``metadata.json`` ``eval_metrics`` (the bundle's default network, Swin-UMamba).
-
-    Args: as :func:`compare`.
-    """
-    networks = [networks] if isinstance(networks, str) else list(networks)
-    kwargs.setdefault("epochs", 1000)
-    rows = []
-    for net in networks:
-        wf = _compare_workflow(dataset, net, cpu_budget_s, kwargs)
-        row = {"network": net, "command": _row_command(dataset, net, cpu_budget_s, _extra_args(kwargs))}
-        row.update(wf.summary())
-        if "test_mean_dice" in row:
-            row["params"] = count_parameters(wf)
-        else:
-            logs = [os.path.join(REPO, wf.out_dir, f"{step}.log") for step in ("evaluate", "train")]
-            row["error"] = next((e for e in map(_last_error, logs) if e), "not run")
-        rows.append(row)
-        print(_metrics_line(dataset, row) if "test_mean_dice" in row else f"== {net}: {row['error']}")
-    table = results_table(dataset, rows, cpu_budget_s)
-    tag = f"results:{dataset}"
-    replace_section(os.path.join(REPO, results), tag, table)
-    wf = Workflow(dataset)
-    readme = os.path.join(REPO, wf.bundle, "docs", "README.md")
-    if f"<!-- {tag} -->" in open(readme).read():
-        replace_section(readme, tag, table)
-    default = next((r for r in rows if r["network"] == "swin_umamba" and "test_mean_dice" in r), None)
-    if default is not None:
-        _write_eval_metrics(os.path.join(REPO, wf.bundle, "configs", "metadata.json"), dataset, default, cpu_budget_s)
-    print(f"\ntable written to {results} and {os.path.relpath(readme, REPO)}")
-    return rows
-
-
-def _write_eval_metrics(meta_file: str, dataset: str, row: dict, cpu_budget_s: float) -> None:
-    with open(meta_file) as f:
-        meta = json.load(f)
-    metrics = {"test_mean_dice": round(row["test_mean_dice"], 4), "test_nsd": round(row["test_nsd"], 4)}
-    if "test_instance_f1" in row:
-        metrics["test_instance_f1"] = round(row["test_instance_f1"], 4)
-    metrics["nsd_tolerance_pixels"] = row["nsd_tolerance_pixels"]
-    metrics["note"] = (
-        f"{DATASETS[dataset][1]} test split after {cpu_budget_s:g} CPU-seconds of training on a 2-core CPU "
-        f"({row.get('iterations')} iterations, full width; docs/results.md): a CPU-budget comparison, not a "
-        "converged model"
+    path = os.path.join(REPO, results_file(dataset))
+    data = load_results(path, **_header(dataset, networks, cpu_budget_s, kwargs))
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}, Python {platform.python_version()}"
     )
-    meta["eval_metrics"] = metrics
-    from networks.apps.bundle_config import render_config  # the JSON layout of the generated configs
+    for seed in _seeds(seeds):  # seed by seed, so that an interrupted run leaves every network with as many seeds
+        for net in networks:
+            if str(seed) in data["rows"].get(net, {}).get("runs", {}):
+                continue
+            wf = _compare_workflow(dataset, net, cpu_budget_s, kwargs, seed)
+            try:
+                for step, cmd in (("train", wf.train_cmd()), ("evaluate", wf.evaluate_cmd())):
+                    log = None if dry_run else os.path.join(REPO, wf.out_dir, f"{step}.log")
+                    run_step(cmd, dry_run, REPO, log=log, env=wf.env)
+            except RuntimeError as err:
+                print(f"== {net} seed {seed}: {err}")
+                logs = [os.path.join(REPO, wf.out_dir, f"{step}.log") for step in ("evaluate", "train")]
+                data.setdefault("failed", {})[f"{net} seed {seed}"] = next(
+                    (e for e in map(_last_error, logs) if e), str(err)
+                )
+                write_json_atomic(path, data, indent=1)
+                continue
+            if dry_run:
+                continue
+            summary = wf.summary()
+            run = {"command": _row_command(dataset, net, cpu_budget_s, _extra_args(kwargs), seed), "commit": _commit(),
+                   "date": datetime.date.today().isoformat(), "machine": machine,
+                   "iterations": summary.get("iterations"), "cpu_time_s": summary.get("cpu_time_s"),
+                   "test_instance_f1": summary.get("test_instance_f1"), "cases": wf.case_scores()}  # fmt: skip
+            data.get("failed", {}).pop(f"{net} seed {seed}", None)
+            add_run(path, data, net, seed, run, label=NETWORK_NAMES.get(net, net), params=count_parameters(wf))
+            print(_metrics_line(dataset, {**summary}), flush=True)
+    return {} if dry_run else publish(dataset)
 
-    with open(meta_file + ".tmp", "w") as f:
-        f.write(render_config(meta) + "\n")
-    os.replace(meta_file + ".tmp", meta_file)
+
+def _header(dataset: str, networks: list[str], cpu_budget_s: float, kwargs: dict) -> dict:
+    bundle = Workflow(dataset).bundle
+    setting = {"cpu_budget_s": cpu_budget_s, **{k: v for k, v in sorted(kwargs.items()) if k != "data_dir"}}
+    return {
+        "experiment": "network_comparison",
+        "title": f"{DATASETS[dataset][1]} (test split, {cpu_budget_s:g} CPU-seconds of training per run)",
+        "baseline": networks[0],
+        "setting": setting,
+        "metrics": {"dice": {"label": "Dice", "higher_is_better": True},
+                    "nsd": {"label": "NSD", "higher_is_better": True}},  # fmt: skip
+        "targets": {
+            "sections": [[RESULTS_FILE, f"results:{dataset}"], [os.path.join(bundle, "docs", "README.md"),
+                         f"results:{dataset}"]],  # fmt: skip
+            "metadata": os.path.join(bundle, "configs", "metadata.json"),
+        },
+    }
+
+
+def _compare_workflow(dataset: str, network: str, cpu_budget_s: float, kwargs: dict, seed: int) -> Workflow:
+    out_dir = os.path.join("runs", "compare", dataset, network, f"seed{seed}")
+    return Workflow(dataset, network=network, out_dir=out_dir, cpu_budget_s=cpu_budget_s, seed=seed, **kwargs)
+
+
+def publish(dataset: str) -> dict:
+    """Render ``docs/results/network_comparison_<data>.json`` into the sections and metadata it names (docs/results.md,
+    the bundle README, the bundle ``metadata.json`` ``eval_metrics``: the baseline row, mean over its seeds)."""
+    from networks.apps.evidence import rendered_targets
+
+    source = results_file(dataset)
+    for path, text in rendered_targets(REPO, source).items():
+        with open(path + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(path + ".tmp", path)
+        print(f"rendered {source} into {os.path.relpath(path, REPO)}")
+    with open(os.path.join(REPO, source)) as f:
+        return json.load(f)
 
 
 def _last_error(log: str) -> str | None:
@@ -413,39 +447,6 @@ def _last_error(log: str) -> str | None:
     errors = [line for line in lines if re.match(r"^[\w.]*(Error|Exception)\b", line)]
     causes = [line for line in errors if "Failed to evaluate" not in line]  # monai.bundle wraps the cause
     return (causes or errors or lines or [None])[-1]
-
-
-def results_table(dataset: str, rows: list[dict], cpu_budget_s: float) -> str:
-    """Markdown table of a comparison (one row per network)."""
-    f1 = dataset == "nuclei"
-    head = (
-        "| network | Dice | NSD | "
-        + ("instance F1@0.5 (summed over images) | " if f1 else "")
-        + "params | iterations | CPU s |"
-    )
-    lines = [
-        f"### {DATASETS[dataset][1]} (test split, {cpu_budget_s:g} CPU-seconds of training per network)",
-        "",
-        head,
-        "|" + "---|" * (head.count("|") - 1),
-    ]
-    for r in rows:
-        name = NETWORK_NAMES.get(r["network"], r["network"])
-        if "test_mean_dice" not in r:
-            cells = [name, f"failed: {r.get('error', '?')}", "", *([""] if f1 else []), "", "", ""]
-        else:
-            cells = [name, f"{r['test_mean_dice']:.4f}", f"{r['test_nsd']:.4f}"]
-            cells += [f"{r['test_instance_f1']:.4f}"] if f1 else []
-            cells += [f"{r['params'] / 1e6:.2f} M", str(r.get("iterations", "?")), f"{r.get('cpu_time_s', 0):.0f}"]
-        lines.append("| " + " | ".join(cells) + " |")
-    tol = next((r["nsd_tolerance_pixels"] for r in rows if "nsd_tolerance_pixels" in r), None)
-    lines += ["", f"NSD tolerance: {tol} pixels. Commands (one per row, from the repository root):", "", "```bash"]
-    lines += [r["command"] for r in rows] + ["```", ""]
-    lines.append(
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}, Python "
-        f"{platform.python_version()}; run {datetime.date.today().isoformat()}."
-    )
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -89,25 +89,16 @@ def test_bad_arguments_fail_clearly():
         module.Workflow("liver")
 
 
-def test_compare_dry_run_and_table(tmp_path):
-    proc = _cli("compare", "brain", "--networks", "[unet,segresnet]", "--cpu_budget_s", "20", "--dry_run")
+def test_compare_dry_run_and_sections(tmp_path):
+    proc = _cli("compare", "brain", "--networks", "[unet,segresnet]", "--cpu_budget_s", "20", "--seeds", "0,1",
+                "--dry_run")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     cmds = _commands(proc.stdout)
-    assert len(cmds) == 5 and "runs/compare/brain/segresnet/eval" in cmds[-1]
-    proc = _cli("compare", "brain", "--networks", "[swin_umamba]", "--scan_backend", "torch", "--dry_run")
+    assert len(cmds) == 9 and "runs/compare/brain/segresnet/seed1/eval" in cmds[-1] and "--seed 1" in cmds[-2]
+    proc = _cli(
+        "compare", "brain", "--networks", "[swin_umamba]", "--scan_backend", "torch", "--seeds", "0", "--dry_run"
+    )
     assert _commands(proc.stdout)[1].startswith("ZOO_SELECTIVE_SCAN_BACKEND=torch python -m monai.bundle run")
-    module = _module()
-    rows = [
-        {"network": "unet", "command": "python scripts/run_workflow.py brain --network unet",
-         "test_mean_dice": 0.5, "test_nsd": 0.25, "params": 2_000_000, "iterations": 7, "cpu_time_s": 20.4,
-         "nsd_tolerance_pixels": 2.0},
-        {"network": "swinunetr", "command": "python scripts/run_workflow.py brain --network swinunetr",
-         "error": "ValueError: spatial dimensions must be divisible by 32"},
-    ]  # fmt: skip
-    table = module.results_table("brain", rows, 20)
-    assert "| UNet | 0.5000 | 0.2500 | 2.00 M | 7 | 20 |" in table
-    assert "| SwinUNETR | failed: ValueError: spatial dimensions must be divisible by 32 |" in table
-    assert "python scripts/run_workflow.py brain --network unet" in table
     md = tmp_path / "results.md"
     md.write_text("# Results\n\nintro\n")
     replace_section(str(md), "results:brain", "old table")
@@ -127,3 +118,5 @@ def test_tiny_end_to_end(tmp_path, brain2d_dir):
     budget = json.loads((out / "eval" / "cpu_budget.json").read_text())
     assert budget["exhausted"] and budget["iterations"] >= 1
     assert len(list((out / "predictions").glob("*_seg.nii.gz"))) == 2
+    scores = _module().Workflow("brain", out_dir=str(out)).case_scores()  # what compare records per run
+    assert len(scores) == 2 and all(set(v) == {"dice", "nsd"} and 0 <= v["dice"] <= 1 for v in scores.values())

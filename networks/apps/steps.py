@@ -20,7 +20,7 @@ import shlex
 import subprocess
 import sys
 
-__all__ = ["SMALL_SWIN_UMAMBA", "show_command", "run_step", "replace_section"]
+__all__ = ["SMALL_SWIN_UMAMBA", "show_command", "run_step", "with_section", "replace_section"]
 
 # reduced-width Swin-UMamba(-D) as bundle overrides, for short CPU runs
 SMALL_SWIN_UMAMBA = ["--network_def#feature_size", "16", "--network_def#dims", "[32,64,128,256]"]
@@ -61,15 +61,18 @@ def run_step(
         raise RuntimeError(f"step failed with exit status {proc.returncode}{where}: {show_command(cmd)}")
 
 
-def replace_section(path: str, tag: str, text: str) -> None:
-    """Replace ``<!-- tag -->...<!-- /tag -->`` in ``path`` (append it if missing), atomically."""
+def with_section(doc: str, tag: str, text: str) -> str:
+    """``doc`` with ``<!-- tag -->...<!-- /tag -->`` replaced by ``text`` (appended if missing)."""
     begin, end = f"<!-- {tag} -->", f"<!-- /{tag} -->"
     block = f"{begin}\n{text.rstrip()}\n{end}"
-    doc = open(path).read() if os.path.isfile(path) else ""
     if begin in doc and end in doc:
-        doc = doc[: doc.index(begin)] + block + doc[doc.index(end) + len(end) :]
-    else:
-        doc = doc.rstrip() + ("\n\n" if doc else "") + block + "\n"
+        return doc[: doc.index(begin)] + block + doc[doc.index(end) + len(end) :]
+    return doc.rstrip() + ("\n\n" if doc else "") + block + "\n"
+
+
+def replace_section(path: str, tag: str, text: str) -> None:
+    """Replace ``<!-- tag -->...<!-- /tag -->`` in ``path`` (append it if missing), atomically."""
+    doc = with_section(open(path).read() if os.path.isfile(path) else "", tag, text)
     with open(path + ".tmp", "w") as f:
         f.write(doc)
     os.replace(path + ".tmp", path)

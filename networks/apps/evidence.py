@@ -1,0 +1,184 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Results as data: a comparison's results file holds every run (network x training seed) with its command, commit,
+date, machine and per-case test scores; tables are rendered from it, with the spread over seeds and a bootstrap
+interval of each row's difference to the baseline row (:mod:`networks.metrics.intervals`).
+
+A results file (JSON)::
+
+    {"experiment": str, "title": str, "baseline": row, "setting": {...}, "notes": [str, ...],
+     "metrics": {name: {"label": str, "higher_is_better": bool}},
+      "failed": {"row seed k": error},
+     "targets": {"sections": [[markdown file, tag], ...], "metadata": metadata.json whose eval_metrics it sets},
+     "rows": {row: {"label": str, "params": int,
+                    "runs": {seed: {"command", "commit", "date", "machine", ..., "cases": {case: {metric: value}}}}}}}
+
+A run is added as soon as it finishes (:func:`add_run`, atomic), so an interrupted experiment continues where its
+file stops.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+from networks.data.file_io import write_json_atomic
+from networks.metrics.intervals import mean_sd, paired_bootstrap_interval, verdict
+
+__all__ = [
+    "load_results",
+    "add_run",
+    "case_scores",
+    "comparison_table",
+    "network_comparison_section",
+    "rendered_targets",
+]
+
+
+def load_results(path: str | os.PathLike, **header: Any) -> dict:
+    """The results file at ``path``, or a new one with ``header`` (experiment, title, baseline, setting, metrics)
+    when missing. A file whose ``setting`` differs from ``header["setting"]`` is an error: its runs measured
+    something else."""
+    if os.path.isfile(path):
+        with open(path) as f:
+            results = json.load(f)
+        if "setting" in header and results.get("setting") != header["setting"]:
+            raise ValueError(
+                f"{path} holds runs of another setting ({results.get('setting')}, not {header['setting']}); "
+                "move it away or pass the same options"
+            )
+        return results
+    return {**header, "rows": {}}
+
+
+def add_run(path: str | os.PathLike, results: dict, row: str, seed: int, run: dict, **row_info: Any) -> None:
+    """Record one finished run (a training seed of one row) and write the file at once."""
+    entry = results["rows"].setdefault(row, {"runs": {}})
+    entry.update(row_info)
+    entry["runs"][str(seed)] = run
+    write_json_atomic(path, results, indent=1)
+
+
+def case_scores(results: dict, row: str, metric: str) -> tuple[list[str], np.ndarray]:
+    """(seeds, cases) scores of one row and metric, cases in sorted order; cases without a value are dropped in
+    every seed of the row (a metric undefined on a case, e.g. Dice without foreground)."""
+    runs = results["rows"][row]["runs"]
+    seeds = sorted(runs, key=int)
+    cases = sorted(set.intersection(*(set(runs[s]["cases"]) for s in seeds)))
+    values = np.array([[runs[s]["cases"][c].get(metric, np.nan) for c in cases] for s in seeds], dtype=np.float64)
+    keep = np.isfinite(values).all(0)
+    return [c for c, k in zip(cases, keep) if k], values[:, keep]
+
+
+def _cell(values: np.ndarray) -> str:
+    mean, sd = mean_sd(values.mean(1))
+    return f"{mean:.4f} +- {sd:.4f}" if values.shape[0] > 1 else f"{mean:.4f}"
+
+
+def comparison_table(results: dict, extra_columns: dict[str, str] | None = None) -> str:
+    """Markdown: per row and metric the mean +- sd over seeds of the per-seed mean over test cases, and the
+    difference to the baseline row with its 95% bootstrap interval and what it shows."""
+    baseline, metrics = results["baseline"], results["metrics"]
+    extra_columns = extra_columns or {}
+    head = ["network", "seeds"] + [m["label"] for m in metrics.values()]
+    head += [f"{m['label']} - {results['rows'][baseline]['label']} [95% interval]" for m in metrics.values()]
+    head += list(extra_columns.values())
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row, entry in results["rows"].items():
+        cells = [entry["label"], str(len(entry["runs"]))]
+        diffs = []
+        for metric, spec in metrics.items():
+            cases, values = case_scores(results, row, metric)
+            cells.append(_cell(values))
+            if row == baseline:
+                diffs.append("(baseline)")
+                continue
+            base_cases, base = case_scores(results, baseline, metric)
+            shared = sorted(set(cases) & set(base_cases))
+            a = values[:, [cases.index(c) for c in shared]]
+            b = base[:, [base_cases.index(c) for c in shared]]
+            diff, low, high = paired_bootstrap_interval(a, b)
+            diffs.append(f"{diff:+.4f} [{low:+.4f}, {high:+.4f}] {verdict(low, high, spec['higher_is_better'])}")
+        cells += diffs
+        cells += [str(entry.get(key, "")) for key in extra_columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def network_comparison_section(data: dict, source: str) -> str:
+    """The markdown section of a network comparison results file (``source``: its path, named in the text)."""
+    extra = {}
+    for entry in data["rows"].values():
+        runs = entry["runs"].values()
+        extra[entry["label"]] = (
+            "/".join(str(r.get("iterations")) for r in runs),
+            f"{entry.get('params', 0) / 1e6:.2f} M",
+        )
+    view = {**data, "rows": {k: {**v, "iterations": extra[v["label"]][0], "params_m": extra[v["label"]][1]}
+                             for k, v in data["rows"].items()}}  # fmt: skip
+    table = comparison_table(view, {"params_m": "params", "iterations": "iterations (per seed)"})
+    runs = [run for entry in data["rows"].values() for run in entry["runs"].values()]
+    machines, dates = sorted({r["machine"] for r in runs}), sorted({r["date"] for r in runs})
+    lines = [
+        f"### {data['title']}",
+        "",
+        table,
+        "",
+        "Dice and NSD: per training seed the mean over the test cases, then mean +- sd over seeds; the interval of the "
+        'difference resamples test cases (paired) and seeds; "better" only where it excludes 0. Rendered from '
+        f"`{source}` by `python scripts/render_results.py`. Commands (one per run, from the repository root):",
+        "",
+        "```bash",
+        *[r["command"] for r in runs],
+        "```",
+        "",
+        f"Machine: {'; '.join(machines)}; run {', '.join(dates)}.",
+    ]
+    lines += [f"Failed: {run} ({error})" for run, error in data.get("failed", {}).items()]
+    return "\n".join(lines)
+
+
+def _eval_metrics(data: dict, source: str) -> dict:
+    baseline = data["baseline"]
+    means = {m: round(float(case_scores(data, baseline, m)[1].mean()), 4) for m in data["metrics"]}
+    metrics = {f"test_mean_{m}": v for m, v in means.items()}
+    metrics["note"] = (
+        f"{data['title']}: mean over {len(data['rows'][baseline]['runs'])} training seed(s) of "
+        f"{data['rows'][baseline]['label']} ({source})"
+    )
+    return metrics
+
+
+def rendered_targets(root: str | os.PathLike, source: str) -> dict[str, str]:
+    """What the results file ``source`` (relative to ``root``) renders: ``{path: new text}`` for each markdown file
+    with one of its sections and the ``metadata.json`` whose ``eval_metrics`` it sets."""
+    from networks.apps.bundle_config import render_config
+    from networks.apps.steps import with_section
+
+    with open(os.path.join(root, source)) as f:
+        data = json.load(f)
+    section = network_comparison_section(data, source)
+    out: dict[str, str] = {}
+    for path, tag in data.get("targets", {}).get("sections", []):
+        full = os.path.join(root, path)
+        doc = out.get(full) or (open(full).read() if os.path.isfile(full) else "")
+        out[full] = with_section(doc, tag, section)
+    meta_file = data.get("targets", {}).get("metadata")
+    if meta_file and data["baseline"] in data["rows"]:
+        full = os.path.join(root, meta_file)
+        with open(full) as f:
+            meta = json.load(f)
+        meta["eval_metrics"] = _eval_metrics(data, source)
+        out[full] = render_config(meta) + "\n"
+    return out

@@ -1,0 +1,54 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""networks.metrics.intervals: the spread over seeds and the bootstrap interval of a paired difference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from networks.metrics.intervals import mean_sd, paired_bootstrap_interval, verdict
+
+
+def test_a_constant_shift_of_one_seed_has_a_point_interval():
+    b = np.linspace(0.2, 0.9, 12)
+    assert paired_bootstrap_interval(b + 0.1, b) == pytest.approx((0.1, 0.1, 0.1))
+    assert paired_bootstrap_interval(b, b) == (0.0, 0.0, 0.0)
+
+
+def test_the_interval_covers_the_true_difference_about_95_times_in_100():
+    rng = np.random.default_rng(0)
+    hits = 0
+    for _ in range(200):
+        case_difficulty = rng.normal(0.7, 0.1, 25)  # shared by both arms: the pairing
+        a = case_difficulty + 0.03 + rng.normal(0, 0.05, (3, 25)) + rng.normal(0, 0.01, (3, 1))
+        b = case_difficulty + rng.normal(0, 0.05, (3, 25)) + rng.normal(0, 0.01, (3, 1))
+        _, low, high = paired_bootstrap_interval(a, b, num_resamples=2000, seed=int(rng.integers(1 << 30)))
+        hits += low <= 0.03 <= high
+    assert 0.88 <= hits / 200 <= 0.995
+
+
+def test_same_seed_same_interval_and_clear_errors():
+    rng = np.random.default_rng(3)
+    a, b = rng.random((3, 10)), rng.random((3, 10))
+    assert paired_bootstrap_interval(a, b, seed=5) == paired_bootstrap_interval(a, b, seed=5)
+    with pytest.raises(ValueError, match="same cases, got 10 and 9"):
+        paired_bootstrap_interval(a, b[:, :9])
+    with pytest.raises(ValueError, match="finite"):
+        paired_bootstrap_interval(a, np.full((3, 10), np.nan))
+
+
+def test_mean_sd_and_verdict():
+    assert mean_sd([0.5, 0.7, 0.6]) == pytest.approx((0.6, 0.1))
+    assert mean_sd([0.4]) == (0.4, 0.0)
+    assert verdict(0.01, 0.05) == "better" and verdict(-0.05, -0.01) == "worse"
+    assert verdict(-0.01, 0.02) == "no difference shown"
+    assert verdict(0.01, 0.05, higher_is_better=False) == "worse"

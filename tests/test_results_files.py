@@ -1,0 +1,73 @@
+# Copyright (c) 2026 MONAI Mamba Zoo contributors
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#     http://www.apache.org/licenses/LICENSE-2.0
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Results as data (networks.apps.evidence): tables and bundle metadata rendered from docs/results/*.json, and the
+committed ones equal to what their files render."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from networks.apps.evidence import add_run, case_scores, load_results, rendered_targets
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(cases: dict, seed: int) -> dict:
+    run = {"command": f"python x --seed {seed}", "commit": "abc", "date": "2026-12-05", "machine": "m"}
+    return {**run, "iterations": 7, "cases": cases}
+
+
+def test_table_and_metadata_rendered_from_a_results_file(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "results.md").write_text("# R\n\n<!-- results:t -->\nold\n<!-- /results:t -->\n")
+    (tmp_path / "metadata.json").write_text(json.dumps({"name": "b", "eval_metrics": {}}, indent=4) + "\n")
+    header = {
+        "experiment": "network_comparison", "title": "toy (test split)", "baseline": "a", "setting": {"budget": 1},
+        "metrics": {"dice": {"label": "Dice", "higher_is_better": True}},
+        "targets": {"sections": [["docs/results.md", "results:t"]], "metadata": "metadata.json"},
+    }  # fmt: skip
+    source = tmp_path / "docs" / "toy.json"
+    results = load_results(source, **header)
+    base = {"c1": {"dice": 0.4}, "c2": {"dice": 0.5}, "c3": {"dice": 0.6}}
+    for seed in (0, 1):  # identical seeds: sd 0, and a constant shift has a point interval
+        add_run(source, results, "a", seed, _run(base, seed), label="A", params=1_000_000)
+        shifted = {c: {"dice": v["dice"] + 0.1} for c, v in base.items()}
+        add_run(source, results, "b", seed, _run(shifted, seed), label="B", params=2_500_000)
+    add_run(source, results, "c", 0, _run({"c1": {"dice": 0.4}, "c2": {"dice": 0.45}, "c3": {"dice": 0.65}}, 0),
+            label="C", params=3)  # fmt: skip
+    assert json.loads(source.read_text())["rows"]["b"]["runs"]["1"]["cases"]["c2"] == {"dice": 0.6}
+    assert case_scores(results, "b", "dice")[0] == ["c1", "c2", "c3"]
+    out = rendered_targets(tmp_path, "docs/toy.json")
+    text = out[str(tmp_path / "docs" / "results.md")]
+    assert "| A | 2 | 0.5000 +- 0.0000 | (baseline) | 1.00 M | 7/7 |" in text
+    assert "| B | 2 | 0.6000 +- 0.0000 | +0.1000 [+0.1000, +0.1000] better | 2.50 M | 7/7 |" in text
+    assert "| C | 1 | 0.5000 | +0.0000 [" in text and "no difference shown" in text
+    assert "python x --seed 1" in text and "old" not in text
+    meta = json.loads(out[str(tmp_path / "metadata.json")])
+    assert meta["eval_metrics"]["test_mean_dice"] == 0.5 and "2 training seed(s) of A" in meta["eval_metrics"]["note"]
+
+
+def test_a_results_file_of_another_setting_is_refused(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"setting": {"budget": 1}, "rows": {}}))
+    with pytest.raises(ValueError, match="another setting"):
+        load_results(path, setting={"budget": 2})
+
+
+def test_committed_tables_equal_what_their_results_files_render():
+    proc = subprocess.run([sys.executable, "scripts/render_results.py", "--check"], cwd=REPO, capture_output=True,
+                          text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
