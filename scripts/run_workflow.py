@@ -341,6 +341,7 @@ def compare(
     networks: str | list[str] = tuple(NETWORK_NAMES),
     cpu_budget_s: float = 120.0,
     seeds: str | list[int] = "0,1,2",
+    results: str | None = None,
     dry_run: bool = False,
     **kwargs,
 ) -> dict:
@@ -358,7 +359,9 @@ def compare(
         networks: names of ``networks/configs/network_def/*.json`` fragments; the first is the baseline row.
         cpu_budget_s: CPU seconds of training per run.
         seeds: training seeds (``"0,1,2"``).
-        dry_run: print the commands only.
+        results: results file to record into instead of ``docs/results/network_comparison_<data>.json``; such a file
+            is not rendered into the docs.
+        dry_run: print the commands only (the results file is read, so a clash of settings shows up front).
         kwargs: further :class:`Workflow` options (``epochs`` defaults to 1000 so the budget ends training).
     """
     from networks.apps.evidence import add_run, load_results
@@ -367,7 +370,7 @@ def compare(
     kwargs.setdefault("epochs", 1000)
     if not kwargs.pop("skip_prepare", False):
         run_step(Workflow(dataset, data_dir=kwargs.get("data_dir")).prepare_cmd(), dry_run, cwd=REPO)
-    path = os.path.join(REPO, results_file(dataset))
+    path = os.path.abspath(results) if results else os.path.join(REPO, results_file(dataset))
     data = load_results(path, **_header(dataset, networks, cpu_budget_s, kwargs))
     machine = (
         f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}, Python {platform.python_version()}"
@@ -399,7 +402,9 @@ def compare(
             data.get("failed", {}).pop(f"{net} seed {seed}", None)
             add_run(path, data, net, seed, run, label=NETWORK_NAMES.get(net, net), params=count_parameters(wf))
             print(_metrics_line(dataset, {**summary}), flush=True)
-    return {} if dry_run else publish(dataset)
+    if dry_run or results:
+        return {}
+    return publish(dataset)
 
 
 def _header(dataset: str, networks: list[str], cpu_budget_s: float, kwargs: dict) -> dict:

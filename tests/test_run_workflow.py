@@ -90,13 +90,24 @@ def test_bad_arguments_fail_clearly():
 
 
 def test_compare_dry_run_and_sections(tmp_path):
+    # a setting other than the committed results file's goes to a file of its own
     proc = _cli("compare", "brain", "--networks", "[unet,segresnet]", "--cpu_budget_s", "20", "--seeds", "0,1",
-                "--dry_run")  # fmt: skip
+                "--results", str(tmp_path / "cmp.json"), "--dry_run")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     cmds = _commands(proc.stdout)
     assert len(cmds) == 9 and "runs/compare/brain/segresnet/seed1/eval" in cmds[-1] and "--seed 1" in cmds[-2]
     proc = _cli(
-        "compare", "brain", "--networks", "[swin_umamba]", "--scan_backend", "torch", "--seeds", "0", "--dry_run"
+        "compare",
+        "brain",
+        "--networks",
+        "[swin_umamba]",
+        "--scan_backend",
+        "torch",
+        "--seeds",
+        "0",
+        "--dry_run",
+        "--results",
+        str(tmp_path / "cmp_torch.json"),
     )
     assert _commands(proc.stdout)[1].startswith("ZOO_SELECTIVE_SCAN_BACKEND=torch python -m monai.bundle run")
     md = tmp_path / "results.md"
