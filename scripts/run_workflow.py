@@ -10,7 +10,8 @@
 # limitations under the License.
 
 """
-Run a bundle's whole workflow (prepare data -> train -> evaluate -> infer) or compare networks under one CPU budget.
+Run a bundle's whole workflow (prepare data -> train -> evaluate -> infer), its default training with seeds into a
+results file, or compare networks under one CPU budget.
 
 Every step is a subprocess running the command a user would type (``python -m networks.apps.prepare_data ...``,
 ``python -m monai.bundle run ...``, the same commands as the bundle READMEs); each command is printed before it
@@ -18,10 +19,11 @@ runs. Run from anywhere; paths in the printed commands are relative to the repos
 
 Usage::
 
-    python scripts/run_workflow.py nuclei                       # defaults: bundle's network, 3 epochs (make main: --epochs 80 --small)
+    python scripts/run_workflow.py nuclei                       # 3 epochs; make main: --bundle_defaults
     python scripts/run_workflow.py brain --network unet --epochs 10 --out_dir runs/brain_unet
     python scripts/run_workflow.py nuclei --cpu_budget_s 150 --dry_run   # print the commands only
     python scripts/run_workflow.py compare nuclei --networks "[swin_umamba,unet]" --cpu_budget_s 150
+    python scripts/run_workflow.py default brain --seeds 0,1,2   # the README's training -> bundle_training_brain2d.json
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import os
 import platform
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -42,7 +45,7 @@ import fire
 from networks.apps.steps import SMALL_SWIN_UMAMBA, run_step
 from networks.data.file_io import write_json_atomic
 
-__all__ = ["DATASETS", "Workflow", "run", "compare", "publish"]
+__all__ = ["DATASETS", "Workflow", "run", "compare", "default", "publish"]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NETWORKS_DIR = os.path.join("networks", "configs", "network_def")  # shipped with the package
@@ -102,6 +105,9 @@ class Workflow:
             ``ZOO_SELECTIVE_SCAN_BACKEND`` environment variable of the bundle commands; ``None`` keeps ``auto``.
         overrides: extra ``--id value`` arguments for every bundle command.
         seed: training seed (the bundle's ``seed``); ``None`` keeps the bundle's (0).
+        bundle_defaults: train and evaluate with the bundle's own schedule, batch, patches and workers (the README's
+            commands); ``epochs``, ``batch_size``, ``num_samples``, ``warmup_epochs`` and ``num_workers`` are then not
+            passed.
     """
 
     dataset: str
@@ -119,6 +125,7 @@ class Workflow:
     scan_backend: str | None = None
     overrides: str | list[str] | None = None
     seed: int | None = None
+    bundle_defaults: bool = False
 
     def __post_init__(self) -> None:
         if self.small and (self.network or "swin_umamba").startswith("swin_umamba"):
@@ -183,9 +190,10 @@ class Workflow:
     def train_cmd(self) -> list[str]:
         cmd = self._bundle_cmd("train.json") + ["--dataset_dir", self.data, "--output_dir", self.eval_dir]
         cmd += ["--resume_dir", self.resume_dir]
-        cmd += ["--epochs", str(self.epochs), "--val_interval", str(self.epochs)]  # validate at the end only
-        cmd += ["--warmup_epochs", str(self.warmup_epochs), "--batch_size", str(self.batch_size)]
-        cmd += ["--num_samples", str(self.num_samples), "--num_workers", str(self.num_workers)]
+        if not self.bundle_defaults:
+            cmd += ["--epochs", str(self.epochs), "--val_interval", str(self.epochs)]  # validate at the end only
+            cmd += ["--warmup_epochs", str(self.warmup_epochs), "--batch_size", str(self.batch_size)]
+            cmd += ["--num_samples", str(self.num_samples), "--num_workers", str(self.num_workers)]
         if self.cpu_budget_s:
             cmd += ["--cpu_budget_s", str(self.cpu_budget_s)]
         if self.seed is not None:
@@ -194,7 +202,9 @@ class Workflow:
 
     def evaluate_cmd(self) -> list[str]:
         cmd = self._bundle_cmd("train.json", "evaluate.json") + ["--dataset_dir", self.data]
-        cmd += ["--output_dir", self.eval_dir, "--num_workers", str(self.num_workers)]
+        cmd += ["--output_dir", self.eval_dir]
+        if not self.bundle_defaults:
+            cmd += ["--num_workers", str(self.num_workers)]
         if self.cpu_budget_s:  # the budget may end training before the validation: evaluate the last weights
             cmd += ["--ckpt_path", self.last_checkpoint]
         return cmd + _as_list(self.overrides)
@@ -222,14 +232,22 @@ class Workflow:
         """Environment variables of the bundle commands."""
         return {"ZOO_SELECTIVE_SCAN_BACKEND": self.scan_backend} if self.scan_backend else {}
 
-    def case_scores(self) -> dict[str, dict[str, float]]:
-        """Per test case, the Dice and NSD of ``eval/test_{mean_dice,nsd}_raw.csv`` (mean over classes)."""
-        cases: dict[str, dict[str, float]] = {}
-        for metric, column in (("dice", "test_mean_dice"), ("nsd", "test_nsd")):
+    def case_scores(self, per_class: bool = False) -> dict[str, dict]:
+        """Per test case, the Dice and NSD of ``eval/test_{mean_dice,nsd}_raw.csv`` (mean over classes); with
+        ``per_class``, also ``class_dice`` (``eval/test_dice_per_class_raw.csv``, ``None`` where a class is absent)."""
+        cases: dict[str, dict] = {}
+        columns = [("dice", "test_mean_dice"), ("nsd", "test_nsd")] + (
+            [("class_dice", "test_dice_per_class")] * per_class
+        )
+        for metric, column in columns:
             with open(os.path.join(REPO, self.eval_dir, f"{column}_raw.csv")) as f:
                 for record in csv.DictReader(f):
                     name = os.path.basename(record["filename"]).split(".")[0]
-                    cases.setdefault(name, {})[metric] = float(record["mean"])
+                    if metric == "class_dice":
+                        values = [float(v) for k, v in record.items() if k.startswith("class")]
+                        cases[name][metric] = [None if v != v else v for v in values]  # NaN: class absent
+                    else:
+                        cases.setdefault(name, {})[metric] = float(record["mean"])
         return cases
 
     def summary(self) -> dict:
@@ -336,6 +354,10 @@ def _commit() -> str:
     return head + ("+uncommitted" if dirty else "")
 
 
+def _machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}, Python {platform.python_version()}"
+
+
 def compare(
     dataset: str,
     networks: str | list[str] = tuple(NETWORK_NAMES),
@@ -372,9 +394,7 @@ def compare(
         run_step(Workflow(dataset, data_dir=kwargs.get("data_dir")).prepare_cmd(), dry_run, cwd=REPO)
     path = os.path.abspath(results) if results else os.path.join(REPO, results_file(dataset))
     data = load_results(path, **_header(dataset, networks, cpu_budget_s, kwargs))
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}, Python {platform.python_version()}"
-    )
+    machine = _machine()
     for seed in _seeds(seeds):  # seed by seed, so that an interrupted run leaves every network with as many seeds
         for net in networks:
             if str(seed) in data["rows"].get(net, {}).get("runs", {}):
@@ -420,7 +440,6 @@ def _header(dataset: str, networks: list[str], cpu_budget_s: float, kwargs: dict
         "targets": {
             "sections": [[RESULTS_FILE, f"results:{dataset}"], [os.path.join(bundle, "docs", "README.md"),
                          f"results:{dataset}"]],  # fmt: skip
-            "metadata": os.path.join(bundle, "configs", "metadata.json"),
         },
     }
 
@@ -430,12 +449,13 @@ def _compare_workflow(dataset: str, network: str, cpu_budget_s: float, kwargs: d
     return Workflow(dataset, network=network, out_dir=out_dir, cpu_budget_s=cpu_budget_s, seed=seed, **kwargs)
 
 
-def publish(dataset: str) -> dict:
-    """Render ``docs/results/network_comparison_<data>.json`` into the sections and metadata it names (docs/results.md,
-    the bundle README, the bundle ``metadata.json`` ``eval_metrics``: the baseline row, mean over its seeds)."""
+def publish(dataset: str, source: str | None = None) -> dict:
+    """Render a results file (default ``docs/results/network_comparison_<data>.json``) into the sections and metadata
+    it names (docs/results.md, the bundle README; ``bundle_training_<data>.json`` also the bundle ``metadata.json``
+    ``eval_metrics``)."""
     from networks.apps.evidence import rendered_targets
 
-    source = results_file(dataset)
+    source = source or results_file(dataset)
     for path, text in rendered_targets(REPO, source).items():
         with open(path + ".tmp", "w") as f:
             f.write(text)
@@ -443,6 +463,110 @@ def publish(dataset: str) -> dict:
         print(f"rendered {source} into {os.path.relpath(path, REPO)}")
     with open(os.path.join(REPO, source)) as f:
         return json.load(f)
+
+
+def bundle_training_file(dataset: str) -> str:
+    return os.path.join("docs", "results", f"bundle_training_{DATASETS[dataset][1]}.json")
+
+
+def _training_line(log: str) -> dict:
+    """Epochs run, wall time and best validation score from the console's last line of a training log."""
+    text = open(log, errors="replace").read() if os.path.isfile(log) else ""
+    found = re.findall(r"finished at epoch (\d+)/(\d+) in ([\d:]+)(?:; best (\w+) ([\d.]+) at epoch (\d+))?", text)
+    if not found:
+        return {}
+    epoch, _, wall, name, best, best_epoch = found[-1]
+    seconds = sum(int(p) * 60**i for i, p in enumerate(reversed(wall.split(":"))))
+    out = {"epochs": int(epoch), "training_wall_s": seconds}
+    if name:
+        out.update({"validation_metric": name, "best_validation": float(best), "best_epoch": int(best_epoch)})
+    return out
+
+
+def default(dataset: str, seeds: str | list[int] = "0,1,2", results: str | None = None, dry_run: bool = False,
+            skip_prepare: bool = False, data_dir: str | None = None, overrides: str | None = None,
+            out_root: str = os.path.join("runs", "default")) -> dict:  # fmt: skip
+    """
+    Run the bundle's default training as its README does (no option but the seed and the output folders), evaluate
+    the model it selects (``models/model.pt``, best validation Dice) on the test split, and record each seed's
+    per-case (and per-class) test scores with the commands, commit, date and machine in
+    ``docs/results/bundle_training_<data>.json``, which renders the bundle's ``metadata.json`` ``eval_metrics`` and
+    the sections of its README and docs/results.md. A seed already in the file is not repeated; an interrupted
+    training resumes from its ``checkpoints/checkpoint_last.pt``.
+
+    Args:
+        dataset: ``nuclei`` or ``brain``.
+        seeds: training seeds (``"0,1,2"``).
+        results: results file to record into instead of the committed one (not rendered).
+        dry_run: print the commands only.
+        skip_prepare: do not run ``networks.apps.prepare_data``.
+        data_dir: prepared dataset folder (default ``data/<nuclei2d|brain2d>``).
+        overrides: extra ``--id value`` arguments of every bundle command (e.g. a short schedule); these change the
+            default training, so they need ``results``.
+        out_root: each seed trains in ``<out_root>/<dataset>/seed<k>`` (``models``, ``checkpoints``, ``eval``, logs).
+    """
+    from networks.apps.evidence import add_run, load_results
+
+    if (overrides or data_dir) and not results:
+        raise ValueError("--overrides/--data_dir change the default training: record it with --results FILE")
+    if not skip_prepare:
+        run_step(Workflow(dataset, data_dir=data_dir).prepare_cmd(), dry_run, cwd=REPO)
+    path = os.path.abspath(results) if results else os.path.join(REPO, bundle_training_file(dataset))
+    data = load_results(path, **_default_header(dataset))
+    for seed in _seeds(seeds):
+        if str(seed) in data["rows"].get("default", {}).get("runs", {}):
+            continue
+        out_dir = os.path.join(out_root, dataset, f"seed{seed}")
+        wf = Workflow(dataset, data_dir=data_dir, out_dir=out_dir, seed=seed, overrides=overrides, bundle_defaults=True)
+        train = wf.train_cmd()
+        if not dry_run and os.path.isfile(os.path.join(REPO, wf.last_checkpoint)):
+            train += ["--resume", "True"]
+        logs = {step: None if dry_run else os.path.join(REPO, out_dir, f"{step}.log") for step in ("train", "evaluate")}
+        run_step(train, dry_run, REPO, log=logs["train"], env=wf.env)
+        run_step(wf.evaluate_cmd(), dry_run, REPO, log=logs["evaluate"], env=wf.env)
+        if dry_run:
+            continue
+        relative = [shlex.join(["python", *c[1:]]) for c in (wf.train_cmd(), wf.evaluate_cmd())]
+        command = f"python scripts/run_workflow.py default {dataset} --seeds {seed}"
+        command += "".join(
+            f" --{k} {shlex.quote(v)}" for k, v in (("data_dir", data_dir), ("overrides", overrides)) if v
+        )
+        run = {"command": command, "bundle_commands": relative,
+               "commit": _commit(), "date": datetime.date.today().isoformat(), "machine": _machine(),
+               **_training_line(logs["train"]), "cases": wf.case_scores(per_class=True)}  # fmt: skip
+        if "figure" not in data:  # the evaluation's figure of test cases with their predictions, first seed only
+            figure = os.path.splitext(path)[0] + ".png"
+            shutil.copyfile(os.path.join(REPO, wf.eval_dir, "cases.png"), figure)
+            data["figure"] = {"seed": seed, "path": os.path.relpath(figure, REPO)}
+        add_run(path, data, "default", seed, run, label=_default_label(dataset), params=count_parameters(wf))
+        print(_metrics_line(dataset, wf.summary()), flush=True)
+    if dry_run or results:
+        return {}
+    return publish(dataset, bundle_training_file(dataset))
+
+
+def _default_label(dataset: str) -> str:
+    return f"{DATASETS[dataset][0]} default training"
+
+
+def _default_header(dataset: str) -> dict:
+    bundle = Workflow(dataset).bundle
+    with open(os.path.join(REPO, bundle, "configs", "metadata.json")) as f:
+        channels = json.load(f)["network_data_format"]["outputs"]["pred"]["channel_def"]
+    return {
+        "experiment": "bundle_training",
+        "title": f"{DATASETS[dataset][1]} test split, the bundle's default training",
+        "baseline": "default",
+        "setting": {"bundle": DATASETS[dataset][0]},
+        "metrics": {"dice": {"label": "Dice", "higher_is_better": True},
+                    "nsd": {"label": "NSD", "higher_is_better": True}},  # fmt: skip
+        "classes": [channels[k] for k in sorted(channels, key=int)][1:],
+        "targets": {
+            "sections": [[RESULTS_FILE, f"default:{dataset}"], [os.path.join(bundle, "docs", "README.md"),
+                         f"default:{dataset}"]],  # fmt: skip
+            "metadata": os.path.join(bundle, "configs", "metadata.json"),
+        },
+    }
 
 
 def _last_error(log: str) -> str | None:
@@ -464,4 +588,4 @@ if __name__ == "__main__":
         return command
 
     commands = {"nuclei": _cli(run, "nuclei"), "brain": _cli(run, "brain")}
-    fire.Fire({**commands, "compare": _cli(compare), "publish": _cli(publish)})
+    fire.Fire({**commands, "compare": _cli(compare), "default": _cli(default), "publish": _cli(publish)})

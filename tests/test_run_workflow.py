@@ -131,3 +131,30 @@ def test_tiny_end_to_end(tmp_path, brain2d_dir):
     assert len(list((out / "predictions").glob("*_seg.nii.gz"))) == 2
     scores = _module().Workflow("brain", out_dir=str(out)).case_scores()  # what compare records per run
     assert len(scores) == 2 and all(set(v) == {"dice", "nsd"} and 0 <= v["dice"] <= 1 for v in scores.values())
+
+
+def test_default_training_recorded_and_rendered(tmp_path, brain2d_dir):
+    """`default` runs the bundle's own schedule (here shortened through --overrides, which needs --results), records
+    per-case and per-class scores with the commands and the figure, and renders the bundle's section and metadata."""
+    from networks.apps.evidence import bundle_training_section
+
+    data = subset_dataset(brain2d_dir, tmp_path / "data")
+    results = tmp_path / "bundle_training.json"
+    short = "--epochs 1 --patch_size [64,64] --batch_size 1 --num_workers 0 --warmup_epochs 1"
+    refused = _cli("default", "brain", "--skip_prepare", f"--overrides={short}", "--dry_run")
+    assert refused.returncode != 0 and "--results FILE" in refused.stderr
+    args = ["default", "brain", "--skip_prepare", "--data_dir", str(data), "--seeds", "0", f"--overrides={short}"]
+    proc = _cli(*args, "--results", str(results), "--out_root", str(tmp_path / "runs"))
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    train = _commands(proc.stdout)[0]
+    assert "--seed 0 --epochs 1 --patch_size" in train and "--val_interval" not in train
+    recorded = json.loads(results.read_text())
+    run = recorded["rows"]["default"]["runs"]["0"]
+    assert run["epochs"] == 1 and run["best_epoch"] == 1 and "--overrides" in run["command"]
+    assert len(run["cases"]) == 2 and all(len(c["class_dice"]) == 10 for c in run["cases"].values())
+    assert recorded["classes"][0] == "frontal" and (tmp_path / "bundle_training.png").is_file()
+    section = bundle_training_section(recorded, "bundle_training.json")
+    assert "| swin_umamba_brain_segmentation default training | 1 |" in section and "| vermis |" in section
+    assert run["bundle_commands"][1] in section
+    again = _cli(*args, "--results", str(results), "--out_root", str(tmp_path / "runs"), "--dry_run")
+    assert _commands(again.stdout) == []  # a seed already recorded is not trained again

@@ -21,6 +21,11 @@ A results file (JSON)::
      "rows": {row: {"label": str, "params": int,
                     "runs": {seed: {"command", "commit", "date", "machine", ..., "cases": {case: {metric: value}}}}}}}
 
+A bundle's default training (``"experiment": "bundle_training"``) has one row, ``default``, whose runs also hold
+``bundle_commands``, ``epochs``, ``training_wall_s``, ``best_validation``/``best_epoch`` and per case ``class_dice``
+(one value per foreground class of ``"classes"``, ``null`` where the class is absent); it renders
+:func:`bundle_training_section` and sets the bundle's ``eval_metrics``.
+
 A run is added as soon as it finishes (:func:`add_run`, atomic), so an interrupted experiment continues where its
 file stops.
 """
@@ -42,6 +47,7 @@ __all__ = [
     "case_scores",
     "comparison_table",
     "network_comparison_section",
+    "bundle_training_section",
     "rendered_targets",
 ]
 
@@ -146,7 +152,70 @@ def network_comparison_section(data: dict, source: str) -> str:
         f"Machine: {'; '.join(machines)}; run {', '.join(dates)}.",
     ]
     lines += [f"Failed: {run} ({error})" for run, error in data.get("failed", {}).items()]
+    lines += [f"Note: {note}" for note in data.get("notes", [])]
     return "\n".join(lines)
+
+
+def _class_dice_table(data: dict) -> list[str]:
+    """Per foreground class: mean +- sd over seeds of the per-seed mean over the test cases holding the class."""
+    runs = data["rows"][data["baseline"]]["runs"]
+    lines = ["| class | Dice | test cases with the class |", "|---|---|---|"]
+    for k, name in enumerate(data["classes"]):
+        per_seed, count = [], 0
+        for run in runs.values():
+            values = [c["class_dice"][k] for c in run["cases"].values() if c["class_dice"][k] is not None]
+            count = len(values)
+            per_seed.append(float(np.mean(values)) if values else np.nan)
+        mean, sd = mean_sd(np.array(per_seed))
+        cell = f"{mean:.4f} +- {sd:.4f}" if len(per_seed) > 1 else f"{mean:.4f}"
+        lines.append(f"| {name} | {cell} | {count} |")
+    return lines
+
+
+def bundle_training_section(data: dict, source: str) -> str:
+    """The markdown section of a bundle's default-training results file: test scores over seeds, what training did
+    per seed, per-class Dice, the commands and the figure."""
+    entry = data["rows"][data["baseline"]]
+    runs = [entry["runs"][s] for s in sorted(entry["runs"], key=int)]
+    cells = {m: _cell(case_scores(data, data["baseline"], m)[1]) for m in data["metrics"]}
+    per_seed = "/".join(f"{float(np.mean([c['dice'] for c in r['cases'].values()])):.4f}" for r in runs)
+    best = "/".join(f"{r.get('best_validation', float('nan')):.4f} @ {r.get('best_epoch')}" for r in runs)
+    epochs = "/".join(str(r.get("epochs")) for r in runs)
+    minutes = "/".join(f"{r.get('training_wall_s', 0) / 60:.0f}" for r in runs)
+    head = ["model", "seeds", *[m["label"] for m in data["metrics"].values()], "Dice per seed",
+            "best validation Dice @ epoch", "epochs", "training minutes"]  # fmt: skip
+    row = [entry["label"], str(len(runs)), *cells.values(), per_seed, best, epochs, minutes]
+    machines, dates = sorted({r["machine"] for r in runs}), sorted({r["date"] for r in runs})
+    lines = [
+        f"### {data['title']}",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+        "| " + " | ".join(row) + " |",
+        "",
+        "Per test case the mean over the foreground classes present; per seed the mean over the test cases; then mean "
+        "+- sd over seeds. The model evaluated is the one training selects (best validation Dice, `models/model.pt`). "
+        f"Rendered from `{source}` by `python scripts/render_results.py`.",
+        "",
+        *_class_dice_table(data),
+        "",
+        "Commands (from the repository root), one per seed, and the bundle commands each ran:",
+        "",
+        "```bash",
+        *[r["command"] for r in runs],
+        f"# {runs[0]['command']} ran:",
+        *runs[0].get("bundle_commands", []),
+        "```",
+        "",
+        f"Machine: {'; '.join(machines)}; run {', '.join(dates)}.",
+    ]
+    if data.get("figure"):
+        lines.append(f"Test cases with their predictions (seed {data['figure']['seed']}): `{data['figure']['path']}`.")
+    lines += [f"Note: {note}" for note in data.get("notes", [])]
+    return "\n".join(lines)
+
+
+SECTION_RENDERERS = {"network_comparison": network_comparison_section, "bundle_training": bundle_training_section}
 
 
 def _eval_metrics(data: dict, source: str) -> dict:
@@ -168,7 +237,7 @@ def rendered_targets(root: str | os.PathLike, source: str) -> dict[str, str]:
 
     with open(os.path.join(root, source)) as f:
         data = json.load(f)
-    section = network_comparison_section(data, source)
+    section = SECTION_RENDERERS[data.get("experiment", "network_comparison")](data, source)
     out: dict[str, str] = {}
     for path, tag in data.get("targets", {}).get("sections", []):
         full = os.path.join(root, path)
