@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import fire
 
-from networks.apps.steps import SMALL_SWIN_UMAMBA, run_step
+from networks.apps.steps import SMALL_SWIN_UMAMBA, run_step, show_command
 from networks.data.file_io import write_json_atomic
 
 __all__ = ["DATASETS", "Workflow", "run", "compare", "default", "publish"]
@@ -526,7 +526,7 @@ def default(dataset: str, seeds: str | list[int] = "0,1,2", results: str | None 
         run_step(wf.evaluate_cmd(), dry_run, REPO, log=logs["evaluate"], env=wf.env)
         if dry_run:
             continue
-        relative = [shlex.join(["python", *c[1:]]) for c in (wf.train_cmd(), wf.evaluate_cmd())]
+        relative = [show_command(c) for c in (wf.train_cmd(), wf.evaluate_cmd())]
         command = f"python scripts/run_workflow.py default {dataset} --seeds {seed}"
         command += "".join(
             f" --{k} {shlex.quote(v)}" for k, v in (("data_dir", data_dir), ("overrides", overrides)) if v

@@ -155,6 +155,7 @@ def test_default_training_recorded_and_rendered(tmp_path, brain2d_dir):
     assert recorded["classes"][0] == "frontal" and (tmp_path / "bundle_training.png").is_file()
     section = bundle_training_section(recorded, "bundle_training.json")
     assert "| swin_umamba_brain_segmentation default training | 1 |" in section and "| vermis |" in section
+    assert run["bundle_commands"] == _commands(proc.stdout)[:2]  # as printed, and as the README writes them
     assert run["bundle_commands"][1] in section
     again = _cli(*args, "--results", str(results), "--out_root", str(tmp_path / "runs"), "--dry_run")
     assert _commands(again.stdout) == []  # a seed already recorded is not trained again
