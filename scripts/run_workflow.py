@@ -56,6 +56,11 @@ DATASETS = {
     "nuclei": ("swin_umamba_nuclei_segmentation", "nuclei2d"),
     "brain": ("swin_umamba_brain_segmentation", "brain2d"),
 }
+# what every segmentation results file reports per test case
+SEGMENTATION_METRICS = {
+    "dice": {"label": "Dice", "higher_is_better": True},
+    "nsd": {"label": "NSD", "higher_is_better": True},
+}
 # ``--small``: a reduced-width Swin-UMamba(-D) for short CPU runs (make main, the READMEs' quick start)
 NETWORK_NAMES = {
     "swin_umamba": "SwinUMamba",
@@ -428,20 +433,20 @@ def compare(
 
 
 def _header(dataset: str, networks: list[str], cpu_budget_s: float, kwargs: dict) -> dict:
-    bundle = Workflow(dataset).bundle
     setting = {"cpu_budget_s": cpu_budget_s, **{k: v for k, v in sorted(kwargs.items()) if k != "data_dir"}}
     return {
         "experiment": "network_comparison",
         "title": f"{DATASETS[dataset][1]} (test split, {cpu_budget_s:g} CPU-seconds of training per run)",
         "baseline": networks[0],
         "setting": setting,
-        "metrics": {"dice": {"label": "Dice", "higher_is_better": True},
-                    "nsd": {"label": "NSD", "higher_is_better": True}},  # fmt: skip
-        "targets": {
-            "sections": [[RESULTS_FILE, f"results:{dataset}"], [os.path.join(bundle, "docs", "README.md"),
-                         f"results:{dataset}"]],  # fmt: skip
-        },
+        "metrics": SEGMENTATION_METRICS,
+        "targets": {"sections": _sections(dataset, f"results:{dataset}")},
     }
+
+
+def _sections(dataset: str, tag: str) -> list[list[str]]:
+    """The section ``tag`` in docs/results.md and in the bundle README, where a results file renders its table."""
+    return [[RESULTS_FILE, tag], [os.path.join(Workflow(dataset).bundle, "docs", "README.md"), tag]]
 
 
 def _compare_workflow(dataset: str, network: str, cpu_budget_s: float, kwargs: dict, seed: int) -> Workflow:
@@ -558,12 +563,10 @@ def _default_header(dataset: str) -> dict:
         "title": f"{DATASETS[dataset][1]} test split, the bundle's default training",
         "baseline": "default",
         "setting": {"bundle": DATASETS[dataset][0]},
-        "metrics": {"dice": {"label": "Dice", "higher_is_better": True},
-                    "nsd": {"label": "NSD", "higher_is_better": True}},  # fmt: skip
+        "metrics": SEGMENTATION_METRICS,
         "classes": [channels[k] for k in sorted(channels, key=int)][1:],
         "targets": {
-            "sections": [[RESULTS_FILE, f"default:{dataset}"], [os.path.join(bundle, "docs", "README.md"),
-                         f"default:{dataset}"]],  # fmt: skip
+            "sections": _sections(dataset, f"default:{dataset}"),
             "metadata": os.path.join(bundle, "configs", "metadata.json"),
         },
     }

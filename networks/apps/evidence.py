@@ -87,9 +87,14 @@ def case_scores(results: dict, row: str, metric: str) -> tuple[list[str], np.nda
     return [c for c, k in zip(cases, keep) if k], values[:, keep]
 
 
+def _spread_text(per_seed: np.ndarray) -> str:
+    """``mean +- sd`` over seeds (the mean alone for one seed)."""
+    mean, sd = mean_sd(per_seed)
+    return f"{mean:.4f} +- {sd:.4f}" if len(per_seed) > 1 else f"{mean:.4f}"
+
+
 def _cell(values: np.ndarray) -> str:
-    mean, sd = mean_sd(values.mean(1))
-    return f"{mean:.4f} +- {sd:.4f}" if values.shape[0] > 1 else f"{mean:.4f}"
+    return _spread_text(values.mean(1))
 
 
 def comparison_table(results: dict, extra_columns: dict[str, str] | None = None) -> str:
@@ -166,9 +171,7 @@ def _class_dice_table(data: dict) -> list[str]:
             values = [c["class_dice"][k] for c in run["cases"].values() if c["class_dice"][k] is not None]
             count = len(values)
             per_seed.append(float(np.mean(values)) if values else np.nan)
-        mean, sd = mean_sd(np.array(per_seed))
-        cell = f"{mean:.4f} +- {sd:.4f}" if len(per_seed) > 1 else f"{mean:.4f}"
-        lines.append(f"| {name} | {cell} | {count} |")
+        lines.append(f"| {name} | {_spread_text(np.array(per_seed))} | {count} |")
     return lines
 
 
