@@ -20,11 +20,15 @@ test set. Parameters and multiply-adds (conv/linear, ``torch.utils.flop_counter`
 Usage (repository root)::
 
     python -m networks.apps.prepare_data brainregions --out data/brainregions
-    python scripts/attention_comparison.py run --epochs 12            # all rows, about 8 min each on 2 CPU cores
+    python scripts/attention_comparison.py run --epochs 12 --seeds 0,1,2   # 15 runs, about 8 min each on 2 CPU cores
     python scripts/attention_comparison.py run --variants "['aam']" --epochs 1 --dry_run True
 
-It writes ``<work_dir>/<row>/`` (models, eval), ``<work_dir>/comparison.json`` and the table between the
-``<!-- results:attention_brainregions -->`` markers of ``docs/results.md`` and of the bundle's ``docs/README.md``.
+Each finished run (a variant and a seed: ``<work_dir>/<variant>/seed<k>/`` with models and eval) is recorded at once in
+``docs/results/attention_brainregions.json`` (commands, commit, date, machine, per-image top-1/top-5 on both test
+sets, per-split macro F1 and error kinds), and a run already there is skipped, so an interrupted comparison continues
+where the file stops. The table between the ``<!-- results:attention_brainregions -->`` markers of
+``docs/results.md`` and of the bundle's ``docs/README.md`` is rendered from that file
+(``python scripts/render_results.py``), with mean +- sd over seeds and intervals against the AAM row.
 """
 
 from __future__ import annotations
@@ -33,14 +37,12 @@ import csv
 import datetime
 import json
 import os
-import platform
 import sys
 
 import fire
 import torch
 
-from networks.apps.steps import replace_section, run_step, show_command
-from networks.data.file_io import write_json_atomic
+from networks.apps.steps import run_step, show_command
 from networks.nets import AttentionResNet
 from networks.nets.cost import count_macs
 
@@ -79,15 +81,6 @@ def _bundle_command(config: list[str], bundle_root: str, dataset_dir: str, extra
     ]  # fmt: skip
 
 
-def _recorded(path: str) -> str | None:
-    """The train command stored in a run's ``run.json``, if any."""
-    try:
-        with open(path) as f:
-            return json.load(f).get("train_command")
-    except (OSError, ValueError):
-        return None
-
-
 def homologue_swaps(predictions_csv: str) -> dict:
     """Errors of an evaluation's ``predictions.csv``, and how many of them name the other hemisphere's homologue
     (``X_L`` for ``X_R`` and back): the fine-grained part of the task."""
@@ -102,117 +95,133 @@ def homologue_swaps(predictions_csv: str) -> dict:
     return {"errors": len(errors), "homologue_swaps": swaps}
 
 
-def _table(results: dict, epochs: int, seed: int) -> str:
-    head = (
-        "| model | params | M multiply-adds | Colin27 test top-1 | top-5 | macro F1 | L/R swaps "
-        "| MNI152 top-1 | top-5 | macro F1 | L/R swaps |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|"
-    )
-    lines = [head]
-    for row in results["rows"]:
-        t, m = row["test"], row["test_mni152"]
-        swaps = [f"{s['homologue_swaps'] / max(s['errors'], 1):.1%}" for s in (t, m)]
-        lines.append(
-            f"| {row['label']} | {row['params'] / 1e6:.3f} M | {row['macs'] / 1e6:.1f} | {t['top1_accuracy']:.4f} | "
-            f"{t['top5_accuracy']:.4f} | {t['macro_f1']:.4f} | {swaps[0]} | {m['top1_accuracy']:.4f} | "
-            f"{m['top5_accuracy']:.4f} | {m['macro_f1']:.4f} | {swaps[1]} |"
-        )
-    lines.append("")
-    lines.append(
-        f"{epochs} epochs each, seed {seed}, the bundle's recipe (AdamW 1e-3, weight decay 0.05, warm-up + cosine, "
-        f"batch 64), best validation top-1 checkpoint; {results['machine']}, {results['date']}. "
-        f"Colin27 test: {results['rows'][0]['test']['num_samples']} patches, "
-        f"{results['rows'][0]['test']['num_classes_present']} classes; MNI152: "
-        f"{results['rows'][0]['test_mni152']['num_samples']} patches. L/R swaps: the share of errors that name the "
-        "same region of the other hemisphere. Commands:"
-    )
-    lines.append("")
-    for row in results["rows"]:
-        lines.append(
-            f"- {row['label']}: `{row['train_command']}`, then `{row['evaluate_command']}` and the same with "
-            f"`--eval_split {TEST_SPLITS[1]}`"
-        )
-    return "\n".join(lines)
+def results_file() -> str:
+    return os.path.join("docs", "results", "attention_brainregions.json")
+
+
+def _seeds(seeds) -> list[int]:
+    return [int(s) for s in (str(seeds).split(",") if isinstance(seeds, (str, int)) else seeds)]
+
+
+def _header(epochs: int) -> dict:
+    return {
+        "experiment": "classification_comparison",
+        "title": f"Colin27 test slabs and MNI152: 116 AAL regions from 32x32 patches, {epochs} epochs per run",
+        "baseline": "aam",
+        "setting": {"epochs": epochs},
+        "splits": {"test": "Colin27", "test_mni152": "MNI152"},
+        "metrics": {
+            f"{split}_{k}": {"label": f"{name} {k.replace('top', 'top-')}", "higher_is_better": True}
+            for split, name in (("test", "Colin27"), ("test_mni152", "MNI152"))
+            for k in ("top1", "top5")
+        },
+        "notes": [
+            "Every row is the bundle's recipe (AdamW 1e-3, weight decay 0.05, warm-up + cosine, batch 64) with only "
+            "--attention (and --cross_channel_weight) changed; the model evaluated is each run's best validation "
+            "top-1 checkpoint. The baseline row is the bundle's default, AAM."
+        ],
+        "targets": {
+            "sections": [
+                [os.path.join("docs", "results.md"), "results:attention_brainregions"],
+                [os.path.join(BUNDLE, "docs", "README.md"), "results:attention_brainregions"],
+            ]
+        },
+    }
+
+
+def image_scores(predictions_csv: str, split: str) -> dict[str, dict[str, int]]:
+    """Per test image (file name without folder and extension): top-1 and top-5 correct, 0 or 1."""
+    with open(predictions_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {
+        os.path.basename(r["file"]).split(".")[0]: {
+            f"{split}_top1": int(r["true_class"] == r["predicted_class"]),
+            f"{split}_top5": int(r["true_name"] in r["top5"].split()),
+        }
+        for r in rows
+    }
 
 
 def run(
     dataset_dir: str = "data/brainregions",
     work_dir: str = "runs/attention",
     epochs: int = 12,
-    seed: int = 0,
+    seeds: str | list[int] = "0,1,2",
     variants: list[str] | tuple[str, ...] | None = None,
+    results: str | None = None,
     dry_run: bool = False,
-    write_docs: bool = True,
-    reuse: bool = True,
 ) -> dict:
     """
-    Train and evaluate each variant, then write the comparison table.
+    Train and evaluate each variant with each seed; record every finished run in the results file and render it.
 
     Args:
         dataset_dir: prepared ``brainregions`` folder.
-        work_dir: folder of one bundle root per variant.
-        epochs: epochs per variant (the same for all).
-        seed: seed of every run.
+        work_dir: runs go to ``<work_dir>/<variant>/seed<k>`` (one bundle root each).
+        epochs: epochs per run (the same for all; the file refuses runs of another value).
+        seeds: training seeds, seed by seed across the variants, so an interrupted comparison leaves every row with
+            as many seeds; a run already in the file is not repeated.
         variants: rows to run (default: all of ``VARIANTS``).
+        results: results file to record into instead of ``docs/results/attention_brainregions.json`` (not rendered).
         dry_run: print the commands only.
-        write_docs: write the table into docs/results.md and the bundle README (only when all rows ran).
-        reuse: keep a variant's finished run (its two evaluation summaries exist and its ``run.json`` records the
-            same train command: epochs, seed, overrides) instead of training it again, so an interrupted comparison
-            resumes where it stopped.
     """
+    from networks.apps.evidence import add_run, git_commit, load_results, machine_description, rendered_targets
+
     names = [variants] if isinstance(variants, str) else list(variants) if variants else list(VARIANTS)
     unknown = set(names) - set(VARIANTS)
     if unknown:
         raise ValueError(f"unknown variants {sorted(unknown)}, choose from {list(VARIANTS)}")
-    rows = []
-    for name in names:
-        label, overrides = VARIANTS[name]
-        root = os.path.join(work_dir, name)
-        common = [*overrides, "--seed", str(seed)]
-        train = _bundle_command([f"{BUNDLE}/configs/train.json"], root, dataset_dir, [*common, "--epochs", str(epochs)])
-        summaries = [os.path.join(REPO, root, "eval", split, "classification_summary.json") for split in TEST_SPLITS]
-        record = os.path.join(REPO, root, "run.json")  # the command a finished run was made with
-        done = reuse and all(os.path.isfile(p) for p in summaries) and _recorded(record) == show_command(train)
-        if done:
-            print(f"{name}: reusing the finished run in {root} (same command)", flush=True)
-        else:
-            run_step(train, dry_run, REPO, log=os.path.join(REPO, root, "train.log"))
-        row = {"name": name, "label": label, "train_command": show_command(train)}
-        for split in TEST_SPLITS:
-            evaluate = _bundle_command(
-                [f"{BUNDLE}/configs/train.json", f"{BUNDLE}/configs/evaluate.json"],
-                root,
-                dataset_dir,
-                [*common, "--eval_split", split],
+    path = os.path.abspath(results) if results else os.path.join(REPO, results_file())
+    data = load_results(path, **_header(epochs))
+    for seed in _seeds(seeds):
+        for name in names:
+            if str(seed) in data["rows"].get(name, {}).get("runs", {}):
+                continue
+            label, overrides = VARIANTS[name]
+            root = os.path.join(work_dir, name, f"seed{seed}")
+            common = [*overrides, "--seed", str(seed)]
+            steps = [
+                _bundle_command([f"{BUNDLE}/configs/train.json"], root, dataset_dir, [*common, "--epochs", str(epochs)])
+            ]
+            evaluate = [f"{BUNDLE}/configs/train.json", f"{BUNDLE}/configs/evaluate.json"]
+            steps += [_bundle_command(evaluate, root, dataset_dir, [*common, "--eval_split", s]) for s in TEST_SPLITS]
+            for step, cmd in zip(("train", *(f"evaluate_{s}" for s in TEST_SPLITS)), steps):
+                run_step(cmd, dry_run, REPO, log=None if dry_run else os.path.join(REPO, root, f"{step}.log"))
+            if dry_run:
+                continue
+            record = {
+                "command": f"python scripts/attention_comparison.py run --epochs {epochs} --seeds {seed} "
+                f"--variants {name} --work_dir {work_dir} --dataset_dir {dataset_dir}",
+                "commit": git_commit(REPO),
+                "date": datetime.date.today().isoformat(),
+                "machine": f"{machine_description()}, torch {torch.__version__}",
+                "bundle_commands": [show_command(cmd) for cmd in steps],
+                "splits": {},
+                "cases": {},
+            }
+            for split in TEST_SPLITS:
+                folder = os.path.join(REPO, root, "eval", split)
+                with open(os.path.join(folder, "classification_summary.json")) as f:
+                    summary = json.load(f)
+                predictions = os.path.join(folder, "predictions.csv")
+                record["splits"][split] = {
+                    **{k: summary[k] for k in ("top1_accuracy", "top5_accuracy", "macro_f1", "num_samples")},
+                    "num_classes_present": summary["num_classes_present"],
+                    **homologue_swaps(predictions),
+                }
+                for case, scores in image_scores(predictions, split).items():
+                    record["cases"].setdefault(case, {}).update(scores)
+            add_run(path, data, name, seed, record, label=label, **network_cost(overrides[1]))
+            print(
+                f"{name} seed {seed}: "
+                + ", ".join(f"{split} top-1 {record['splits'][split]['top1_accuracy']:.4f}" for split in TEST_SPLITS),
+                flush=True,
             )
-            if not done:
-                run_step(evaluate, dry_run, REPO, log=os.path.join(REPO, root, f"evaluate_{split}.log"))
-            if split == TEST_SPLITS[0]:
-                row["evaluate_command"] = show_command(evaluate)
-            if not dry_run:
-                with open(os.path.join(REPO, root, "eval", split, "classification_summary.json")) as f:
-                    row[split] = json.load(f)
-                row[split].update(homologue_swaps(os.path.join(REPO, root, "eval", split, "predictions.csv")))
-        row.update(network_cost(overrides[1]))
-        if not dry_run and not done:
-            write_json_atomic(record, {"train_command": show_command(train)})
-        rows.append(row)
-    results = {
-        "epochs": epochs,
-        "seed": seed,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}, torch {torch.__version__}",
-        "date": datetime.date.today().isoformat(),
-        "rows": rows,
-    }
-    if dry_run:
-        return results
-    write_json_atomic(os.path.join(REPO, work_dir, "comparison.json"), results)
-    table = _table(results, epochs, seed)
-    print(table)
-    if write_docs and names == list(VARIANTS):
-        for path in (os.path.join(REPO, "docs", "results.md"), os.path.join(REPO, BUNDLE, "docs", "README.md")):
-            replace_section(path, "results:attention_brainregions", table)
-    return results
+    if dry_run or results:
+        return data
+    for target, text in rendered_targets(REPO, results_file()).items():
+        with open(target, "w") as f:
+            f.write(text)
+    return data
 
 
 if __name__ == "__main__":

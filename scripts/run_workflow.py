@@ -32,11 +32,9 @@ import csv
 import datetime
 import json
 import os
-import platform
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 
@@ -352,17 +350,6 @@ def _seeds(seeds) -> list[int]:
     ]
 
 
-def _commit() -> str:
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True,
-                           text=True).stdout.strip()  # fmt: skip
-    return head + ("+uncommitted" if dirty else "")
-
-
-def _machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}, Python {platform.python_version()}"
-
-
 def compare(
     dataset: str,
     networks: str | list[str] = tuple(NETWORK_NAMES),
@@ -391,7 +378,7 @@ def compare(
         dry_run: print the commands only (the results file is read, so a clash of settings shows up front).
         kwargs: further :class:`Workflow` options (``epochs`` defaults to 1000 so the budget ends training).
     """
-    from networks.apps.evidence import add_run, load_results
+    from networks.apps.evidence import add_run, git_commit, load_results, machine_description
 
     networks = [networks] if isinstance(networks, str) else list(networks)
     kwargs.setdefault("epochs", 1000)
@@ -399,7 +386,7 @@ def compare(
         run_step(Workflow(dataset, data_dir=kwargs.get("data_dir")).prepare_cmd(), dry_run, cwd=REPO)
     path = os.path.abspath(results) if results else os.path.join(REPO, results_file(dataset))
     data = load_results(path, **_header(dataset, networks, cpu_budget_s, kwargs))
-    machine = _machine()
+    machine = machine_description()
     for seed in _seeds(seeds):  # seed by seed, so that an interrupted run leaves every network with as many seeds
         for net in networks:
             if str(seed) in data["rows"].get(net, {}).get("runs", {}):
@@ -420,8 +407,8 @@ def compare(
             if dry_run:
                 continue
             summary = wf.summary()
-            run = {"command": _row_command(dataset, net, cpu_budget_s, _extra_args(kwargs), seed), "commit": _commit(),
-                   "date": datetime.date.today().isoformat(), "machine": machine,
+            run = {"command": _row_command(dataset, net, cpu_budget_s, _extra_args(kwargs), seed),
+                   "commit": git_commit(REPO), "date": datetime.date.today().isoformat(), "machine": machine,
                    "iterations": summary.get("iterations"), "cpu_time_s": summary.get("cpu_time_s"),
                    "test_instance_f1": summary.get("test_instance_f1"), "cases": wf.case_scores()}  # fmt: skip
             data.get("failed", {}).pop(f"{net} seed {seed}", None)
@@ -510,7 +497,7 @@ def default(dataset: str, seeds: str | list[int] = "0,1,2", results: str | None 
             default training, so they need ``results``.
         out_root: each seed trains in ``<out_root>/<dataset>/seed<k>`` (``models``, ``checkpoints``, ``eval``, logs).
     """
-    from networks.apps.evidence import add_run, load_results
+    from networks.apps.evidence import add_run, git_commit, load_results, machine_description
 
     if (overrides or data_dir) and not results:
         raise ValueError("--overrides/--data_dir change the default training: record it with --results FILE")
@@ -537,7 +524,7 @@ def default(dataset: str, seeds: str | list[int] = "0,1,2", results: str | None 
             f" --{k} {shlex.quote(v)}" for k, v in (("data_dir", data_dir), ("overrides", overrides)) if v
         )
         run = {"command": command, "bundle_commands": relative,
-               "commit": _commit(), "date": datetime.date.today().isoformat(), "machine": _machine(),
+               "commit": git_commit(REPO), "date": datetime.date.today().isoformat(), "machine": machine_description(),
                **_training_line(logs["train"]), "cases": wf.case_scores(per_class=True)}  # fmt: skip
         if "figure" not in data:  # the evaluation's figure of test cases with their predictions, first seed only
             figure = os.path.splitext(path)[0] + ".png"

@@ -26,6 +26,11 @@ A bundle's default training (``"experiment": "bundle_training"``) has one row, `
 (one value per foreground class of ``"classes"``, ``null`` where the class is absent); it renders
 :func:`bundle_training_section` and sets the bundle's ``eval_metrics``.
 
+A classifier comparison (``"experiment": "classification_comparison"``) scores images per test split (``"splits"``:
+{split: label}); its cases are images holding ``<split>_top1``/``<split>_top5`` (0 or 1), its runs ``splits`` with
+each split's ``macro_f1``, ``errors`` and ``homologue_swaps``, its rows ``params`` and ``macs``; it renders
+:func:`classification_comparison_section`.
+
 A run is added as soon as it finishes (:func:`add_run`, atomic), so an interrupted experiment continues where its
 file stops.
 """
@@ -34,22 +39,42 @@ from __future__ import annotations
 
 import json
 import os
+import platform
+import re
+import subprocess
 from typing import Any
 
 import numpy as np
 
-from networks.data.file_io import write_json_atomic
+from networks.data.file_io import write_bytes_atomic
 from networks.metrics.intervals import mean_sd, paired_bootstrap_interval, verdict
 
 __all__ = [
+    "git_commit",
+    "machine_description",
     "load_results",
     "add_run",
     "case_scores",
     "comparison_table",
     "network_comparison_section",
     "bundle_training_section",
+    "classification_comparison_section",
+    "dumps_results",
     "rendered_targets",
 ]
+
+
+def git_commit(root: str | os.PathLike) -> str:
+    """The commit checked out at ``root``, with ``+uncommitted`` when tracked files differ from it."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True,
+                           text=True).stdout.strip()  # fmt: skip
+    return head + ("+uncommitted" if dirty else "")
+
+
+def machine_description() -> str:
+    """Architecture, core count, system and Python version: the machine a run is recorded with."""
+    return f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}, Python {platform.python_version()}"
 
 
 def load_results(path: str | os.PathLike, **header: Any) -> dict:
@@ -73,7 +98,21 @@ def add_run(path: str | os.PathLike, results: dict, row: str, seed: int, run: di
     entry = results["rows"].setdefault(row, {"runs": {}})
     entry.update(row_info)
     entry["runs"][str(seed)] = run
-    write_json_atomic(path, results, indent=1)
+    write_bytes_atomic(path, dumps_results(results).encode())
+
+
+# a JSON object of scalars only, as json.dumps(indent=1) lays it out over several lines
+_SCALAR_OBJECT = re.compile(r'\{\n(?:\s*"[^"\n]*": (?:-?[\d.eE+-]+|true|false|null|"[^"\n]*"),?\n)+\s*\}')
+
+
+def dumps_results(results: dict) -> str:
+    """JSON of a results file, indented, with each object of scalars (a case's scores) on one line: thousands of
+    per-case records stay readable in a diff without taking a line per value."""
+
+    def one_line(match: re.Match) -> str:
+        return json.dumps(json.loads(match.group(0)))
+
+    return _SCALAR_OBJECT.sub(one_line, json.dumps(results, indent=1)) + "\n"
 
 
 def case_scores(results: dict, row: str, metric: str) -> tuple[list[str], np.ndarray]:
@@ -97,12 +136,12 @@ def _cell(values: np.ndarray) -> str:
     return _spread_text(values.mean(1))
 
 
-def comparison_table(results: dict, extra_columns: dict[str, str] | None = None) -> str:
+def comparison_table(results: dict, extra_columns: dict[str, str] | None = None, row_header: str = "network") -> str:
     """Markdown: per row and metric the mean +- sd over seeds of the per-seed mean over test cases, and the
     difference to the baseline row with its 95% bootstrap interval and what it shows."""
     baseline, metrics = results["baseline"], results["metrics"]
     extra_columns = extra_columns or {}
-    head = ["network", "seeds"] + [m["label"] for m in metrics.values()]
+    head = [row_header, "seeds"] + [m["label"] for m in metrics.values()]
     head += [f"{m['label']} - {results['rows'][baseline]['label']} [95% interval]" for m in metrics.values()]
     head += list(extra_columns.values())
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -218,7 +257,65 @@ def bundle_training_section(data: dict, source: str) -> str:
     return "\n".join(lines)
 
 
-SECTION_RENDERERS = {"network_comparison": network_comparison_section, "bundle_training": bundle_training_section}
+def _per_seed_text(runs: list[dict], read) -> str:
+    """mean +- sd over seeds of a per-run value (``read(run)``)."""
+    return _spread_text(np.array([read(r) for r in runs], dtype=np.float64))
+
+
+def classification_comparison_section(data: dict, source: str) -> str:
+    """The markdown section of a classifier comparison (rows of one bundle with overrides; per-image cases on each
+    test split): accuracies with intervals against the baseline row, then per-split macro F1 and error kinds, the
+    network cost and the commands."""
+    splits = data["splits"]
+    view = {**data, "rows": {}}
+    for name, entry in data["rows"].items():
+        runs = [entry["runs"][s] for s in sorted(entry["runs"], key=int)]
+        cells = {"params": f"{entry['params'] / 1e6:.3f} M", "macs": f"{entry['macs'] / 1e6:.1f}"}
+        for split, label in splits.items():
+            cells[f"{split}_f1"] = _per_seed_text(runs, lambda r: r["splits"][split]["macro_f1"])
+            cells[f"{split}_swaps"] = _per_seed_text(
+                runs, lambda r: r["splits"][split]["homologue_swaps"] / max(r["splits"][split]["errors"], 1)
+            )
+        view["rows"][name] = {**entry, **cells}
+    extra = {"params": "params", "macs": "M multiply-adds"}
+    for split, label in splits.items():
+        extra[f"{split}_f1"] = f"{label} macro F1"
+        extra[f"{split}_swaps"] = f"{label} share of errors that are L/R swaps"
+    runs = [run for entry in data["rows"].values() for run in entry["runs"].values()]
+    first = runs[0]["splits"]
+    sizes = "; ".join(
+        f"{label}: {first[s]['num_samples']} images, {first[s]['num_classes_present']} classes" for s, label in
+        splits.items()
+    )  # fmt: skip
+    machines, dates = sorted({r["machine"] for r in runs}), sorted({r["date"] for r in runs})
+    lines = [
+        f"### {data['title']}",
+        "",
+        comparison_table(view, extra, row_header="model"),
+        "",
+        "Accuracies: per training seed the share of test images classified right (top-1) or with the truth among the "
+        "5 most probable classes (top-5), then mean +- sd over seeds; the interval of the difference to the baseline "
+        'row resamples test images (paired) and seeds; "better" only where it excludes 0. Macro F1 (classes present) '
+        f"and the L/R swap share (errors naming the same region of the other hemisphere): mean +- sd over seeds. "
+        f"{sizes}. Rendered from `{source}` by `python scripts/render_results.py`. Commands (one per run, from the "
+        "repository root; each runs the bundle commands below it in the file):",
+        "",
+        "```bash",
+        *[r["command"] for r in runs],
+        "```",
+        "",
+        f"Machine: {'; '.join(machines)}; run {', '.join(dates)}.",
+    ]
+    lines += [f"Failed: {run} ({error})" for run, error in data.get("failed", {}).items()]
+    lines += [f"Note: {note}" for note in data.get("notes", [])]
+    return "\n".join(lines)
+
+
+SECTION_RENDERERS = {
+    "network_comparison": network_comparison_section,
+    "bundle_training": bundle_training_section,
+    "classification_comparison": classification_comparison_section,
+}
 
 
 def _eval_metrics(data: dict, source: str) -> dict:

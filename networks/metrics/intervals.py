@@ -39,6 +39,13 @@ def mean_sd(values) -> tuple[float, float]:
     return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
 
 
+def _resampled_case_means(scores: np.ndarray, cases: np.ndarray, chunk_values: int = 1 << 24) -> np.ndarray:
+    """(seeds, resamples) means of ``scores`` over each resample's cases, a block of resamples at a time so that
+    thousands of test cases (per-image accuracies) do not need one (seeds, resamples, cases) array at once."""
+    step = max(1, chunk_values // max(1, scores.shape[0] * cases.shape[1]))
+    return np.concatenate([scores[:, cases[i : i + step]].mean(-1) for i in range(0, len(cases), step)], axis=1)
+
+
 def paired_bootstrap_interval(
     scores_a, scores_b, confidence: float = 0.95, num_resamples: int = 10000, seed: int = 0
 ) -> tuple[float, float, float]:
@@ -62,8 +69,8 @@ def paired_bootstrap_interval(
     seeds_a = rng.integers(0, a.shape[0], size=(num_resamples, a.shape[0]))
     seeds_b = rng.integers(0, b.shape[0], size=(num_resamples, b.shape[0]))
     # mean over resampled seeds and cases = mean over resampled seeds of the per-seed mean over resampled cases
-    case_means_a = a[:, cases].mean(-1)  # (seeds, resamples)
-    case_means_b = b[:, cases].mean(-1)
+    case_means_a = _resampled_case_means(a, cases)  # (seeds, resamples)
+    case_means_b = _resampled_case_means(b, cases)
     diff = np.take_along_axis(case_means_a, seeds_a.T, 0).mean(0) - np.take_along_axis(case_means_b, seeds_b.T, 0).mean(
         0
     )
