@@ -24,8 +24,10 @@ Sources (edit these, not the generated files):
 - ``configs/classification/``: the patch classification workflow (2D or 3D, class names read from the bundle's
   ``metadata.json``), with its own ``multi_gpu_train.json``; the shared ``logging.conf``;
 - ``configs/vision_language/``: image-text pretraining (``generate``, ``train``, ``zeroshot``, ``grounding``, each
-  standalone with ``common.json`` merged in; ``inference.json`` is composed from the ``zeroshot`` template, the
-  bundle's ``inference`` section pointing it at a folder of radiographs); the shared ``logging.conf``;
+  standalone with ``common.json`` merged in; ``inference.json``, ``calibrate.json`` and ``text_zeroshot.json`` are
+  composed from the ``zeroshot`` template, the bundle's sections pointing it at a folder of radiographs, at the
+  validation phantoms with the calibration fitted, or at the test reports through the text tower); the shared
+  ``logging.conf``;
 - ``networks/configs/network_def/<name>.json`` (in the package): network choices (``network_def``), also stackable
   at run time;
 - ``configs/bundles/<bundle>/bundle.json``: per bundle, the workflow (default ``segmentation_2d``), the default
@@ -67,10 +69,10 @@ WORKFLOW_DIR = os.path.join(CONFIGS, "segmentation_2d")
 WORKFLOW_FILES = ("train", "evaluate", "inference", "multi_gpu_train")
 STANDALONE_FILES = ("train", "inference")  # files that define network_def and the shared keys
 # workflows with other config files: (files, standalone files)
-_VLP_FILES = ("generate", "train", "zeroshot", "grounding", "inference")
+_VLP_FILES = ("generate", "train", "zeroshot", "calibrate", "text_zeroshot", "grounding", "inference")
 WORKFLOW_LAYOUTS = {"vision_language": (_VLP_FILES, _VLP_FILES)}
 # files composed from another file's template (the bundle's section then sets what differs)
-TEMPLATE_OF = {("vision_language", "inference"): "zeroshot"}
+TEMPLATE_OF = {("vision_language", stem): "zeroshot" for stem in ("inference", "calibrate", "text_zeroshot")}
 COMMON_FILE = os.path.join(WORKFLOW_DIR, "common.json")
 
 

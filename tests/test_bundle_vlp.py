@@ -22,7 +22,7 @@ import pytest
 from tests.bundle_helpers import REPO_ROOT, check_ok, console_epochs, copy_bundle, run_bundle
 
 BUNDLE = "synthetic_cxr_vlp"
-SMALL = ["--num_pairs", "24", "--num_test_cases", "40", "--image_size", "64"]
+SMALL = ["--num_pairs", "24", "--num_test_cases", "40", "--num_val_cases", "40", "--image_size", "64"]
 TRAIN = ["--epochs", "1", "--batch_size", "8", "--image_size", "64", "--trainable_text_layers", "1"]
 
 
@@ -73,6 +73,59 @@ def test_zeroshot_and_grounding_on_the_test_set(trained):
     for row in grounding["per_class"]:  # every test image with a lesion mask of the class was scored
         with_mask = [item for item in test if item["labels"][row["class"]] and "mask" in item]
         assert row["cases"] == len(with_mask) > 0 and 0 <= row["iou"] <= row["dice"] <= 1
+
+
+def test_calibration_fitted_on_validation_phantoms_and_applied(trained):
+    val = json.loads((trained / "data" / "val" / "datalist.json").read_text())["test"]
+    test = json.loads((trained / "data" / "test" / "datalist.json").read_text())["test"]
+    assert len(val) == 40 and not {v["id"] for v in val} & {t["id"] for t in test}  # training-split reports
+    check_ok(run_bundle(trained, ["calibrate.json"]))
+    calibration = json.loads((trained / "models" / "calibration.json").read_text())
+    classes = list(json.loads((trained / "configs" / "prompts.json").read_text()))
+    assert list(calibration["classes"]) == classes and calibration["num_cases"] == 40
+    for name, entry in calibration["classes"].items():  # fitted exactly where the validation set has both labels
+        positives = sum(item["labels"][name] for item in val)
+        assert entry["fitted"] == (0 < positives < 40) and entry["positives"] == positives
+    check_ok(run_bundle(trained, ["zeroshot.json"]))
+    summary = json.loads((trained / "eval" / "zeroshot" / "zeroshot_summary.json").read_text())
+    calibrated = summary["calibrated"]
+    assert calibrated["threshold"] == [round(calibration["classes"][c]["threshold"], 4) for c in classes]
+    for raw, cal in zip(summary["per_class"], calibrated["per_class"]):
+        if raw["auc"] != raw["auc"]:  # no AUC: the test subset lacks positives or negatives of the class
+            continue
+        entry = calibration["classes"][raw["class"]]
+        # an increasing scale keeps the ranking; a score found uninformative becomes a constant (AUC 0.5)
+        assert abs(cal["auc"] - (raw["auc"] if entry["informative"] is not False else 0.5)) < 1e-3
+        if entry["informative"] is False:
+            assert cal["f1"] == 0  # never called present
+    rows = list(csv.DictReader(open(trained / "eval" / "zeroshot" / "zeroshot_predictions_calibrated.csv")))
+    assert len(rows) == 40 and all(r["present"] for r in rows)
+    (trained / "models" / "calibration.json").unlink()  # the other tests see the uncalibrated bundle
+
+
+def test_report_zeroshot_reads_the_test_reports(trained):
+    check_ok(run_bundle(trained, ["text_zeroshot.json"]))
+    summary = json.loads((trained / "eval" / "text_zeroshot" / "zeroshot_summary.json").read_text())
+    test = json.loads((trained / "data" / "test" / "datalist.json").read_text())["test"]
+    assert summary["num_cases"] == 40
+    for row in summary["per_class"]:  # scored against the reports' MeSH labels
+        assert row["positives"] == sum(item["labels"][row["class"]] for item in test)
+
+
+def test_shifted_test_set_draws_the_same_findings_differently(trained):
+    args = ["--test_dir", str(trained / "data" / "test_shifted"), "--test_style", "shifted"]
+    check_ok(run_bundle(trained, ["generate.json"], *SMALL, *args))
+    shifted = json.loads((trained / "data" / "test_shifted" / "datalist.json").read_text())["test"]
+    test = json.loads((trained / "data" / "test" / "datalist.json").read_text())["test"]
+    assert [(s["report"], s["labels"]) for s in shifted] == [(t["report"], t["labels"]) for t in test]
+    manifest = json.loads((trained / "data" / "test_shifted" / "manifest.json").read_text())
+    assert manifest["config"]["style"] == "shifted"
+    same = [(trained / "data" / "test" / t["image"]).read_bytes() == (trained / "data" / "test_shifted" / s["image"])
+            .read_bytes() for s, t in zip(shifted, test)]  # fmt: skip
+    assert not any(same)
+    output = trained / "eval" / "zeroshot_shifted"
+    check_ok(run_bundle(trained, ["zeroshot.json"], *args[:2], "--output_dir", str(output)))
+    assert json.loads((output / "zeroshot_summary.json").read_text())["num_cases"] == 40
 
 
 def test_gloria_training_and_resume(trained, tmp_path):

@@ -14,6 +14,7 @@ classification top-k accuracy and per-class reports."""
 
 from __future__ import annotations
 
+from .calibration import apply_calibration, expected_calibration_error, fit_calibration
 from .classification import TopKAccuracyMetric, classification_report
 from .coco import coco_dataset, coco_mask_metrics, label_map_to_coco
 from .instance import (
@@ -30,6 +31,9 @@ from .multilabel import map_mask_overlap, multilabel_report
 from .report import EVAL_THRESHOLDS, instance_report
 
 __all__ = [
+    "fit_calibration",
+    "apply_calibration",
+    "expected_calibration_error",
     "multilabel_report",
     "map_mask_overlap",
     "COUNT_KEYS",

@@ -21,7 +21,7 @@ __all__ = ["multilabel_report", "map_mask_overlap"]
 
 
 def multilabel_report(
-    probs: np.ndarray, labels: np.ndarray, class_names: Sequence[str], threshold: float = 0.5
+    probs: np.ndarray, labels: np.ndarray, class_names: Sequence[str], threshold: float | Sequence[float] = 0.5
 ) -> tuple[list[dict], dict]:
     """
     Per class: AUC (only where both labels occur), F1 and accuracy at ``threshold``, support; and their means over
@@ -31,7 +31,7 @@ def multilabel_report(
         probs: (N, C) probabilities.
         labels: (N, C) 0/1 truths.
         class_names: C names.
-        threshold: probability at which a class is called present.
+        threshold: probability at which a class is called present: one for all, or one per class.
 
     Returns:
         the per-class rows and a summary with ``mean_auc``, ``mean_f1``, ``mean_acc`` and the counts.
@@ -39,9 +39,10 @@ def multilabel_report(
     probs, labels = np.asarray(probs, dtype=float), np.asarray(labels, dtype=int)
     if probs.shape != labels.shape or probs.ndim != 2 or probs.shape[1] != len(class_names):
         raise ValueError(f"probs {probs.shape} and labels {labels.shape} must both be (N, {len(class_names)})")
+    thresholds = np.broadcast_to(np.asarray(threshold, dtype=float), (len(class_names),))
     rows = []
     for c, name in enumerate(class_names):
-        truth, pred = labels[:, c], (probs[:, c] >= threshold).astype(int)
+        truth, pred = labels[:, c], (probs[:, c] >= thresholds[c]).astype(int)
         both = 0 < truth.sum() < len(truth)
         rows.append(
             {
@@ -57,7 +58,7 @@ def multilabel_report(
     summary = {
         "num_cases": int(len(labels)),
         "num_classes_scored": len(scored),
-        "threshold": threshold,
+        "threshold": threshold if np.ndim(threshold) == 0 else [round(float(t), 4) for t in thresholds],
         **{
             f"mean_{k}": float(np.mean([r[k] for r in scored])) if scored else float("nan")
             for k in ("auc", "f1", "acc")

@@ -19,7 +19,13 @@ from __future__ import annotations
 from monai.networks.nets.flexible_unet import FLEXUNET_BACKBONE
 
 from networks.nets.attention_resnet import AttentionResNet
-from networks.nets.image_text import GroundingMapper, ImageTextDualEncoder, PretrainedTextEncoder, ZeroShotClassifier
+from networks.nets.image_text import (
+    GroundingMapper,
+    ImageTextDualEncoder,
+    PretrainedTextEncoder,
+    ReportZeroShotClassifier,
+    ZeroShotClassifier,
+)
 from networks.nets.mask_rcnn import MicroscopyMaskRCNN, VMambaFPN, resnet_fpn
 from networks.nets.plain_conv_unet import PlainConvUNet
 from networks.nets.pretrained import load_original_checkpoint
@@ -44,6 +50,7 @@ __all__ = [
     "ImageTextDualEncoder",
     "PretrainedTextEncoder",
     "ZeroShotClassifier",
+    "ReportZeroShotClassifier",
     "GroundingMapper",
 ]
 

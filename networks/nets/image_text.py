@@ -25,7 +25,13 @@ from torch import nn
 
 from networks.losses.contrastive import word_region_attention
 
-__all__ = ["PretrainedTextEncoder", "ImageTextDualEncoder", "ZeroShotClassifier", "GroundingMapper"]
+__all__ = [
+    "PretrainedTextEncoder",
+    "ImageTextDualEncoder",
+    "ZeroShotClassifier",
+    "ReportZeroShotClassifier",
+    "GroundingMapper",
+]
 
 
 class PretrainedTextEncoder(nn.Module):
@@ -208,11 +214,28 @@ class ZeroShotClassifier(_PromptClassifierBase):
         super().__init__(model, prompts)
         self.temperature = temperature
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        image = F.normalize(self.model.encode_image(images)["image_embedding"], dim=-1)
+    def embed(self, inputs) -> torch.Tensor:
+        """The inputs' embeddings in the shared space (here: images through the image tower)."""
+        return self.model.encode_image(inputs)["image_embedding"]
+
+    def forward(self, inputs) -> torch.Tensor:
+        embedding = F.normalize(self.embed(inputs), dim=-1)
         positive, negative = self._prompt_embeddings("positive"), self._prompt_embeddings("negative")
-        logits = torch.stack([image @ positive.t(), image @ negative.t()], dim=-1) / self.temperature
+        logits = torch.stack([embedding @ positive.t(), embedding @ negative.t()], dim=-1) / self.temperature
         return torch.softmax(logits, dim=-1)[..., 0]
+
+
+class ReportZeroShotClassifier(ZeroShotClassifier):
+    """
+    The text side of zero-shot classification: the same prompt pairs and softmax, applied to the embedding of a
+    report by the text tower (``network(list_of_reports)``). Scored against a report's labels, it measures what the
+    text tower learned to read from real report language, with no image involved. Returns (B, C) probabilities.
+    """
+
+    def embed(self, inputs) -> torch.Tensor:
+        if isinstance(inputs, str) or not all(isinstance(t, str) for t in inputs):
+            raise TypeError(f"ReportZeroShotClassifier takes a list of report texts, got {type(inputs).__name__}")
+        return self.model.encode_text(list(inputs))["text_embedding"]
 
 
 class GroundingMapper(_PromptClassifierBase):

@@ -16,10 +16,17 @@ filter, dataset writers and the datalists of the ``synthetic_cxr_vlp`` bundle.
 
 from __future__ import annotations
 
-from .datalists import load_pairs, load_test_datalist, prepare_image_text_batch
+from .datalists import load_pairs, load_test_datalist, prepare_image_text_batch, prepare_report_batch
 from .extractor import EntityExtractor, Mention, split_sentences
 from .generate import PairDatasetGenerator, load_reports, mesh_specs
-from .images import DiffusersImageGenerator, GeneratedImage, ImageGenerator, PhantomCXRGenerator
+from .images import (
+    RENDER_STYLES,
+    DiffusersImageGenerator,
+    GeneratedImage,
+    ImageGenerator,
+    PhantomCXRGenerator,
+    RenderStyle,
+)
 from .lexicon import ANATOMY, ENTITY_TYPES, FINDINGS, all_entity_keys, entity_type
 from .quality import QualityFilter, bad_image_bank, image_descriptor
 from .reports import (
@@ -49,6 +56,8 @@ __all__ = [
     "ImageGenerator",
     "GeneratedImage",
     "PhantomCXRGenerator",
+    "RenderStyle",
+    "RENDER_STYLES",
     "DiffusersImageGenerator",
     "QualityFilter",
     "bad_image_bank",
@@ -59,4 +68,5 @@ __all__ = [
     "load_pairs",
     "load_test_datalist",
     "prepare_image_text_batch",
+    "prepare_report_batch",
 ]

@@ -20,7 +20,7 @@ from typing import Sequence
 import torch
 from monai.utils import CommonKeys
 
-__all__ = ["load_pairs", "load_test_datalist", "prepare_image_text_batch"]
+__all__ = ["load_pairs", "load_test_datalist", "prepare_image_text_batch", "prepare_report_batch"]
 
 
 def _read_datalist(path: str | os.PathLike, key: str, hint: str) -> list[dict]:
@@ -64,11 +64,16 @@ def load_pairs(pairs_dir: str | os.PathLike, min_items: int = 2) -> list[dict]:
 
 
 def load_test_datalist(
-    datalist_file: str | os.PathLike, class_names: Sequence[str], masks: bool = False, key: str = "test"
+    datalist_file: str | os.PathLike,
+    class_names: Sequence[str],
+    masks: bool = False,
+    key: str = "test",
+    reports: bool = False,
 ) -> list[dict]:
     """
     Test items as ``{"image", "label"}``: ``label`` is the 0/1 vector over ``class_names`` (from each item's
-    ``labels``) or, with ``masks``, the path of the item's mask file (items without one are left out).
+    ``labels``) or, with ``masks``, the path of the item's mask file (items without one are left out); with
+    ``reports``, each item also holds its ``report`` text (for the text-side evaluation).
     """
     hint = "run the bundle's generate workflow first (it writes the test set)"
     root = Path(datalist_file).parent
@@ -79,6 +84,10 @@ def load_test_datalist(
         if missing:
             raise KeyError(f"{datalist_file}: {key} item {i} has no label for {missing}")
         entry = {"image": str(root / item["image"])}
+        if reports:
+            if not isinstance(item.get("report"), str) or not item["report"].strip():
+                raise KeyError(f"{datalist_file}: {key} item {i} has no report text")
+            entry["report"] = item["report"]
         if masks:
             if "mask" not in item:
                 continue
@@ -97,3 +106,12 @@ def prepare_image_text_batch(batchdata: dict, device=None, non_blocking: bool = 
     images = batchdata[CommonKeys.IMAGE].to(device=device, non_blocking=non_blocking, **kwargs)
     reports = list(batchdata["report"])
     return images, None, (reports,), {}
+
+
+def prepare_report_batch(batchdata: dict, device=None, non_blocking: bool = False, **kwargs):
+    """
+    ``prepare_batch`` of a ``SupervisedEvaluator`` that classifies report texts: the network is called as
+    ``network(reports)`` and the label vector is the target.
+    """
+    labels = batchdata[CommonKeys.LABEL].to(device=device, non_blocking=non_blocking, **kwargs)
+    return list(batchdata["report"]), labels

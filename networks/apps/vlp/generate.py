@@ -28,7 +28,13 @@ from typing import Sequence
 import numpy as np
 
 from networks.apps.vlp.extractor import EntityExtractor
-from networks.apps.vlp.images import RENDERED_FINDINGS, GeneratedImage, ImageGenerator, PhantomCXRGenerator
+from networks.apps.vlp.images import (
+    RENDER_STYLES,
+    RENDERED_FINDINGS,
+    GeneratedImage,
+    ImageGenerator,
+    PhantomCXRGenerator,
+)
 from networks.apps.vlp.lexicon import ANATOMY, all_entity_keys, finding_of
 from networks.apps.vlp.quality import QualityFilter
 from networks.apps.vlp.reports import (
@@ -46,6 +52,7 @@ __all__ = ["PairDatasetGenerator", "load_reports", "mesh_specs", "png16_bytes", 
 SOURCES = ("synthetic", "real", "both")
 REPORT_KEYS = ("id", "findings", "impression", "mesh", "split")
 TEST_SET_SEED = 12345
+VALIDATION_SET_SEED = 54321
 _SIDE_WORDS = {"left": "left", "right": "right", "bilateral": "both"}
 _ZONE_WORDS = {
     "base": "lower",
@@ -108,7 +115,8 @@ def _npz_bytes(masks: dict) -> bytes:
 
 class PairDatasetGenerator:
     """
-    Write an image-report pair dataset (and, once, the held-out test set) into folders, with a manifest.
+    Write an image-report pair dataset (and, once, the held-out test set and the validation phantoms) into folders,
+    with a manifest.
 
     Output in ``output_dir``: ``images/<id>.png`` (16-bit), ``masks/<id>.npz`` (one boolean mask per drawn
     finding), ``datalist.json`` (``training``: ``{"image", "report", "entities", "seed", "mask"}``),
@@ -128,6 +136,10 @@ class PairDatasetGenerator:
         seed: seed of the whole run (sampler, sentence choices, image seeds).
         test_dir: where the fixed test set goes (``None``: not written).
         num_test_cases: the first this many test reports only (``None``: all 863; fewer for quick checks).
+        test_style: renderer style of the test images (a name of ``RENDER_STYLES``): ``"training"``, or
+            ``"shifted"`` for a test set in a setting no pair is drawn in.
+        val_dir: where the validation phantoms go, on which zero-shot calibration is fitted (``None``: not written).
+        num_val_cases: number of validation phantoms.
         image_size: side of the default phantom images.
         report_generator: default :py:class:`SentenceBankReportGenerator` over the training reports.
         image_generator: default :py:class:`PhantomCXRGenerator`.
@@ -148,6 +160,9 @@ class PairDatasetGenerator:
         seed: int = 0,
         test_dir: str | None = None,
         num_test_cases: int | None = None,
+        test_style: str = "training",
+        val_dir: str | None = None,
+        num_val_cases: int = 400,
         image_size: int = 128,
         report_generator: ReportGenerator | None = None,
         image_generator: ImageGenerator | None = None,
@@ -169,12 +184,17 @@ class PairDatasetGenerator:
         self.reports_sha256 = hashlib.sha256((Path(reports_dir) / "reports.json").read_bytes()).hexdigest()
         self.reports_dir, self.output_dir, self.test_dir = Path(reports_dir), Path(output_dir), test_dir
         self.num_test_cases = None if num_test_cases in (None, "none") else int(num_test_cases)
+        if test_style not in RENDER_STYLES:
+            raise ValueError(f"test_style must be one of {list(RENDER_STYLES)}, got {test_style!r}")
+        self.test_style = test_style
+        self.val_dir = None if val_dir in (None, "none") else val_dir
+        self.num_val_cases = int(num_val_cases)
         self.source, self.num_pairs, self.seed, self.image_size = source, int(num_pairs), int(seed), int(image_size)
         self.extractor = EntityExtractor()
         self.train_reports = [r for r in self.reports if r["split"] == "train" and report_text(r)]
         self._report_generator = report_generator
         self.image_generator = image_generator or PhantomCXRGenerator(image_size, self.extractor)
-        self.phantom = PhantomCXRGenerator(image_size, self.extractor)  # real-distribution and test images
+        self.phantom = PhantomCXRGenerator(image_size, self.extractor)  # real-distribution and validation images
         self.quality_filter = quality_filter or QualityFilter()
         self.k, self.m, self.cap_factor = tuple(k), tuple(m), float(cap_factor)
         self.max_report_attempts, self.max_image_attempts = int(max_report_attempts), int(max_image_attempts)
@@ -355,38 +375,54 @@ class PairDatasetGenerator:
         print(f"{self.output_dir}: {len(records)} {self.source} pairs; counts {dict(counts)}", flush=True)
         return self.output_dir
 
-    def write_test_set(self) -> Path | None:
-        """Write the held-out test set (test-split reports, images from their MeSH findings) once."""
-        if self.test_dir is None:
-            return None
-        folder = Path(self.test_dir)
+    def _write_eval_set(self, folder: Path, reports: list[dict], seed: int, renderer: PhantomCXRGenerator) -> Path:
+        """Images rendered from ``reports``' MeSH findings, each labelled with what is drawn (once per config)."""
         config = {
             "image_size": self.image_size,
-            "seed": TEST_SET_SEED,
-            "renderer": type(self.phantom).__name__,
-            "num_test_cases": self.num_test_cases,
+            "seed": seed,
+            "renderer": type(renderer).__name__,
+            "style": renderer.style_name,
+            "num_cases": len(reports),
+            "reports": hashlib.sha256(" ".join(r["id"] for r in reports).encode()).hexdigest(),
             "reports_sha256": self.reports_sha256,
         }
         if self._finished(folder, config):
             return folder
         (folder / "manifest.json").unlink(missing_ok=True)
-        rng = np.random.default_rng(TEST_SET_SEED)  # fixed: the test set does not depend on the run's seed
+        rng = np.random.default_rng(seed)  # fixed: an evaluation set does not depend on the run's seed
         records = []
-        for report in [r for r in self.reports if r["split"] == "test" and report_text(r)][: self.num_test_cases]:
+        for report in reports:
             specs = mesh_specs(report["mesh"])
-            seed = int(rng.integers(2**31))
-            generated = self.phantom.render(specs, seed)
+            image_seed = int(rng.integers(2**31))
+            generated = renderer.render(specs, image_seed)
             labels = {name: int(name in generated.masks) for name in RENDERED_FINDINGS}
             text = report_with_sections(report["findings"], report["impression"])
-            records.append(
-                self._write_pair(folder, report["id"], generated, {"report": text, "labels": labels, "seed": seed})
-            )
+            record = {"report": text, "labels": labels, "seed": image_seed}
+            records.append(self._write_pair(folder, report["id"], generated, record))
         write_json_atomic(folder / "datalist.json", {"test": records})
         write_json_atomic(folder / "manifest.json", {"config": config, "num_cases": len(records), "complete": True})
-        print(f"{folder}: {len(records)} test cases", flush=True)
+        print(f"{folder}: {len(records)} cases, {renderer.style_name} renderer style", flush=True)
         return folder
 
+    def write_test_set(self) -> Path | None:
+        """Write the held-out test set once: test-split reports, images from their MeSH findings drawn in the
+        ``test_style`` renderer style."""
+        if self.test_dir is None:
+            return None
+        reports = [r for r in self.reports if r["split"] == "test" and report_text(r)][: self.num_test_cases]
+        renderer = PhantomCXRGenerator(self.image_size, self.extractor, style=self.test_style)
+        return self._write_eval_set(Path(self.test_dir), reports, TEST_SET_SEED, renderer)
+
+    def write_validation_set(self) -> Path | None:
+        """Write the validation phantoms once (what calibration is fitted on): the last ``num_val_cases``
+        training-split reports, images from their MeSH findings in the training style, with their own seed."""
+        if self.val_dir is None:
+            return None
+        reports = [r for r in self.reports if r["split"] == "train" and report_text(r)][-self.num_val_cases :]
+        return self._write_eval_set(Path(self.val_dir), reports, VALIDATION_SET_SEED, self.phantom)
+
     def run(self) -> Path:
-        """The bundle's ``generate`` workflow: the test set (once), then the pairs."""
+        """The bundle's ``generate`` workflow: the test and validation sets (once), then the pairs."""
         self.write_test_set()
+        self.write_validation_set()
         return self.write_pairs()

@@ -22,7 +22,7 @@ Image generation behind one interface (report text -> chest radiograph):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Optional, Sequence
 
 import numpy as np
@@ -30,7 +30,15 @@ from scipy import ndimage
 
 from networks.apps.vlp.extractor import EntityExtractor
 
-__all__ = ["GeneratedImage", "ImageGenerator", "PhantomCXRGenerator", "DiffusersImageGenerator", "RENDERED_FINDINGS"]
+__all__ = [
+    "GeneratedImage",
+    "ImageGenerator",
+    "RenderStyle",
+    "RENDER_STYLES",
+    "PhantomCXRGenerator",
+    "DiffusersImageGenerator",
+    "RENDERED_FINDINGS",
+]
 
 
 @dataclass
@@ -61,14 +69,62 @@ _SAME_PICTURE = {
 }
 
 
+@dataclass(frozen=True)
+class RenderStyle:
+    """
+    How the phantom looks, apart from what it shows: anatomy proportions, contrast, finding appearance, blur and
+    noise. The default is the style every training pair is drawn with; another style draws the same findings in the
+    same places differently, so a test set in it scores what a model learned about the findings rather than about
+    the training renderer's marks.
+
+    Args:
+        body_width: half-width of the body outline (fraction of the image).
+        lung_scale: factor on both lungs' size.
+        heart_scale: factor on the heart's radii (normal and enlarged alike, so cardiomegaly stays the larger one).
+        lung_value: grey value of aerated lung (body 0.5): lower is more lung-to-body contrast.
+        finding_contrast: factor on every finding's change to the image (1: as drawn; below 1: fainter).
+        gamma_log_mean: mean of the log display gamma (0: none on average; above 0 darkens mid-greys).
+        gamma_log_sd: spread of the log display gamma between images.
+        blur_sigma: Gaussian blur in pixels (detector unsharpness).
+        noise: standard deviation of the added quantum-like noise.
+    """
+
+    body_width: float = 0.45
+    lung_scale: float = 1.0
+    heart_scale: float = 1.0
+    lung_value: float = 0.15
+    finding_contrast: float = 1.0
+    gamma_log_mean: float = 0.0
+    gamma_log_sd: float = 0.1
+    blur_sigma: float = 0.6
+    noise: float = 0.015
+
+
+# "training": every pair and the main test set; "shifted": a second test set in a setting never trained on (narrower
+# body, smaller lungs, larger heart, flatter lung contrast, findings at 70% strength, darker, blurrier, noisier)
+RENDER_STYLES = {
+    "training": RenderStyle(),
+    "shifted": RenderStyle(
+        body_width=0.41,
+        lung_scale=0.9,
+        heart_scale=1.1,
+        lung_value=0.24,
+        finding_contrast=0.7,
+        gamma_log_mean=0.25,
+        blur_sigma=1.1,
+        noise=0.035,
+    ),
+}
+
+
 class _Canvas:
     """The phantom's geometry for one image: a grid in [0, 1]^2 and the lungs (image left = patient's right)."""
 
-    def __init__(self, size: int, rng: np.random.Generator, hyperinflated: bool) -> None:
+    def __init__(self, size: int, rng: np.random.Generator, hyperinflated: bool, lung_scale: float = 1.0) -> None:
         self.size, self.rng = size, rng
         self.y, self.x = (np.mgrid[0:size, 0:size] + 0.5) / size
         self.cx = 0.5 + rng.normal(0, 0.012)
-        scale = 1 + rng.normal(0, 0.03)
+        scale = (1 + rng.normal(0, 0.03)) * lung_scale
         drop, dome = (0.06, 0.015) if hyperinflated else (0.0, 0.06)
         self.lung_centre = {"right": (self.cx - 0.175 * scale, 0.44), "left": (self.cx + 0.175 * scale, 0.45)}
         self.lung_radius = {
@@ -147,14 +203,26 @@ class PhantomCXRGenerator(ImageGenerator):
     Args:
         size: output side length in pixels.
         extractor: finds the positive findings (and their side/zone) in the text given to :py:meth:`generate`.
-        noise: standard deviation of the added quantum-like noise.
+        style: how the phantom looks (:py:class:`RenderStyle` or a name of ``RENDER_STYLES``); default the
+            training style.
     """
 
-    def __init__(self, size: int = 128, extractor: EntityExtractor | None = None, noise: float = 0.015) -> None:
+    def __init__(
+        self, size: int = 128, extractor: EntityExtractor | None = None, style: RenderStyle | str = "training"
+    ) -> None:
         if size < 32:
             raise ValueError(f"PhantomCXRGenerator: size must be at least 32 pixels, got {size}.")
-        self.size, self.noise = int(size), float(noise)
+        if isinstance(style, str):
+            if style not in RENDER_STYLES:
+                raise ValueError(f"PhantomCXRGenerator: unknown style {style!r}, choose from {list(RENDER_STYLES)}.")
+            style = RENDER_STYLES[style]
+        self.size, self.style = int(size), style
         self.extractor = extractor or EntityExtractor()
+
+    @property
+    def style_name(self) -> str:
+        """The style's name in ``RENDER_STYLES``, or its parameters when it has none (recorded in manifests)."""
+        return next((k for k, v in RENDER_STYLES.items() if v == self.style), str(asdict(self.style)))
 
     def findings_in(self, text: str) -> list[FindingSpec]:
         """The positive findings stated in ``text`` with their side and zone words."""
@@ -179,8 +247,9 @@ class PhantomCXRGenerator(ImageGenerator):
             (n, s if s in ("left", "right", "both") else ("right", "left")[int(rng.integers(2))], z)
             for n, s, z in findings
         ]
-        names = {f[0] for f in findings}
-        canvas = _Canvas(self.size, rng, hyperinflated=bool(names & {"emphysema", "hyperinflation"}))
+        names, style = {f[0] for f in findings}, self.style
+        hyperinflated = bool(names & {"emphysema", "hyperinflation"})
+        canvas = _Canvas(self.size, rng, hyperinflated, lung_scale=style.lung_scale)
         for name, side, _zone in findings:  # volume loss raises the hemidiaphragm before the lungs are drawn
             if name == "atelectasis":
                 for s in _sides(side):
@@ -188,6 +257,7 @@ class PhantomCXRGenerator(ImageGenerator):
                 canvas.draw_lungs()
         big_heart = bool(names & {"cardiomegaly", "heart failure"})
         image, heart = self._anatomy(canvas, rng, big_heart, lucent="emphysema" in names)
+        anatomy = image.copy() if style.finding_contrast != 1 else None
         masks: dict[str, np.ndarray] = {}
         for name, side, zone in findings:
             drawn = _RENDERERS[name](self, canvas, image, rng, side, zone, heart)
@@ -195,24 +265,26 @@ class PhantomCXRGenerator(ImageGenerator):
             union = np.logical_or.reduce(list(parts.values()))
             for key, mask in [(name, union), *parts.items(), *((a, union) for a in _SAME_PICTURE.get(name, ()))]:
                 masks[key] = masks.get(key, np.zeros_like(mask)) | mask
-        gamma = np.exp(rng.normal(0, 0.1))
-        image = ndimage.gaussian_filter(np.clip(image, 0, 1) ** gamma, 0.6)
-        image = image + rng.normal(0, self.noise, image.shape)
+        if anatomy is not None:  # every finding's change to the picture, scaled
+            image = anatomy + style.finding_contrast * (image - anatomy)
+        gamma = np.exp(rng.normal(style.gamma_log_mean, style.gamma_log_sd))
+        image = ndimage.gaussian_filter(np.clip(image, 0, 1) ** gamma, style.blur_sigma)
+        image = image + rng.normal(0, style.noise, image.shape)
         return GeneratedImage(np.clip(image, 0, 1).astype(np.float32), {k: v.astype(bool) for k, v in masks.items()})
 
     # ---- anatomy ---------------------------------------------------------------------------------------------------
     def _anatomy(self, c: _Canvas, rng, big_heart: bool, lucent: bool):
-        x, y = c.x, c.y
-        body = ((x - c.cx) / 0.45) ** 2 + ((y - 0.6) / 0.56) ** 2 <= 1
+        x, y, style = c.x, c.y, self.style
+        body = ((x - c.cx) / style.body_width) ** 2 + ((y - 0.6) / 0.56) ** 2 <= 1
         image = np.where(body, 0.5, 0.03)
         lungs = c.lungs["right"] | c.lungs["left"]
         texture = ndimage.gaussian_filter(rng.normal(0, 1, x.shape), 1.2)
         hila = np.exp(-(((x - c.cx) / 0.16) ** 2) - ((y - 0.46) / 0.12) ** 2)
-        lung_value = 0.15 - (0.05 if lucent else 0) + 0.05 * hila + (0.01 if lucent else 0.025) * texture
+        lung_value = style.lung_value - (0.05 if lucent else 0) + 0.05 * hila + (0.01 if lucent else 0.025) * texture
         image = np.where(lungs, lung_value, image)
         image += 0.07 * (np.abs(x - c.cx) < 0.035) * body  # spine through the mediastinum
         image -= 0.22 * ((np.abs(x - c.cx) < 0.018) & (y > 0.04) & (y < 0.33))  # trachea
-        rx, ry = (0.19, 0.14) if big_heart else (0.13, 0.12)
+        rx, ry = np.multiply((0.19, 0.14) if big_heart else (0.13, 0.12), style.heart_scale)
         heart_centre = (c.cx + 0.04 + (0.02 if big_heart else 0), 0.61)
         heart = ((x - heart_centre[0]) / rx) ** 2 + ((y - heart_centre[1]) / ry) ** 2 <= 1
         heart &= y < np.maximum(c.dome_y("left"), c.dome_y("right")) + 0.02
@@ -228,7 +300,8 @@ class PhantomCXRGenerator(ImageGenerator):
 
     # ---- findings: each draws into ``image`` and returns its mask (or a dict of masks of the signs it draws) --------
     def _cardiomegaly(self, c, image, rng, side, zone, heart):
-        normal = ((c.x - c.cx - 0.04) / 0.13) ** 2 + ((c.y - 0.61) / 0.12) ** 2 <= 1
+        k = self.style.heart_scale
+        normal = ((c.x - c.cx - 0.04) / (0.13 * k)) ** 2 + ((c.y - 0.61) / (0.12 * k)) ** 2 <= 1
         return heart & ~normal
 
     def _effusion(self, c, image, rng, side, zone, heart):
