@@ -99,10 +99,6 @@ def results_file() -> str:
     return os.path.join("docs", "results", "attention_brainregions.json")
 
 
-def _seeds(seeds) -> list[int]:
-    return [int(s) for s in (str(seeds).split(",") if isinstance(seeds, (str, int)) else seeds)]
-
-
 def _header(epochs: int) -> dict:
     return {
         "experiment": "classification_comparison",
@@ -164,7 +160,14 @@ def run(
         results: results file to record into instead of ``docs/results/attention_brainregions.json`` (not rendered).
         dry_run: print the commands only.
     """
-    from networks.apps.evidence import add_run, git_commit, load_results, machine_description, rendered_targets
+    from networks.apps.evidence import (
+        add_run,
+        git_commit,
+        load_results,
+        machine_description,
+        parse_seeds,
+        rendered_targets,
+    )
 
     names = [variants] if isinstance(variants, str) else list(variants) if variants else list(VARIANTS)
     unknown = set(names) - set(VARIANTS)
@@ -172,7 +175,7 @@ def run(
         raise ValueError(f"unknown variants {sorted(unknown)}, choose from {list(VARIANTS)}")
     path = os.path.abspath(results) if results else os.path.join(REPO, results_file())
     data = load_results(path, **_header(epochs))
-    for seed in _seeds(seeds):
+    for seed in parse_seeds(seeds):
         for name in names:
             if str(seed) in data["rows"].get(name, {}).get("runs", {}):
                 continue

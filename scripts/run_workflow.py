@@ -344,12 +344,6 @@ def results_file(dataset: str) -> str:
     return os.path.join("docs", "results", f"network_comparison_{DATASETS[dataset][1]}.json")
 
 
-def _seeds(seeds) -> list[int]:
-    return [
-        int(s) for s in (seeds.split(",") if isinstance(seeds, str) else [seeds] if isinstance(seeds, int) else seeds)
-    ]
-
-
 def compare(
     dataset: str,
     networks: str | list[str] = tuple(NETWORK_NAMES),
@@ -378,7 +372,7 @@ def compare(
         dry_run: print the commands only (the results file is read, so a clash of settings shows up front).
         kwargs: further :class:`Workflow` options (``epochs`` defaults to 1000 so the budget ends training).
     """
-    from networks.apps.evidence import add_run, git_commit, load_results, machine_description
+    from networks.apps.evidence import add_run, git_commit, load_results, machine_description, parse_seeds
 
     networks = [networks] if isinstance(networks, str) else list(networks)
     kwargs.setdefault("epochs", 1000)
@@ -387,7 +381,7 @@ def compare(
     path = os.path.abspath(results) if results else os.path.join(REPO, results_file(dataset))
     data = load_results(path, **_header(dataset, networks, cpu_budget_s, kwargs))
     machine = machine_description()
-    for seed in _seeds(seeds):  # seed by seed, so that an interrupted run leaves every network with as many seeds
+    for seed in parse_seeds(seeds):  # seed by seed, so that an interrupted run leaves every network with as many seeds
         for net in networks:
             if str(seed) in data["rows"].get(net, {}).get("runs", {}):
                 continue
@@ -497,7 +491,7 @@ def default(dataset: str, seeds: str | list[int] = "0,1,2", results: str | None 
             default training, so they need ``results``.
         out_root: each seed trains in ``<out_root>/<dataset>/seed<k>`` (``models``, ``checkpoints``, ``eval``, logs).
     """
-    from networks.apps.evidence import add_run, git_commit, load_results, machine_description
+    from networks.apps.evidence import add_run, git_commit, load_results, machine_description, parse_seeds
 
     if (overrides or data_dir) and not results:
         raise ValueError("--overrides/--data_dir change the default training: record it with --results FILE")
@@ -505,7 +499,7 @@ def default(dataset: str, seeds: str | list[int] = "0,1,2", results: str | None 
         run_step(Workflow(dataset, data_dir=data_dir).prepare_cmd(), dry_run, cwd=REPO)
     path = os.path.abspath(results) if results else os.path.join(REPO, bundle_training_file(dataset))
     data = load_results(path, **_default_header(dataset))
-    for seed in _seeds(seeds):
+    for seed in parse_seeds(seeds):
         if str(seed) in data["rows"].get("default", {}).get("runs", {}):
             continue
         out_dir = os.path.join(out_root, dataset, f"seed{seed}")

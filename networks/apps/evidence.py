@@ -52,6 +52,7 @@ from networks.metrics.intervals import mean_sd, paired_bootstrap_interval, verdi
 __all__ = [
     "git_commit",
     "machine_description",
+    "parse_seeds",
     "load_results",
     "add_run",
     "case_scores",
@@ -75,6 +76,11 @@ def git_commit(root: str | os.PathLike) -> str:
 def machine_description() -> str:
     """Architecture, core count, system and Python version: the machine a run is recorded with."""
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}, Python {platform.python_version()}"
+
+
+def parse_seeds(seeds) -> list[int]:
+    """Training seeds from a command line: ``"0,1,2"``, one int, or a list."""
+    return [int(s) for s in (str(seeds).split(",") if isinstance(seeds, (str, int)) else seeds)]
 
 
 def load_results(path: str | os.PathLike, **header: Any) -> dict:
@@ -178,6 +184,17 @@ def network_comparison_section(data: dict, source: str) -> str:
     view = {**data, "rows": {k: {**v, "iterations": extra[v["label"]][0], "params_m": extra[v["label"]][1]}
                              for k, v in data["rows"].items()}}  # fmt: skip
     table = comparison_table(view, {"params_m": "params", "iterations": "iterations (per seed)"})
+    text = (
+        "Dice and NSD: per training seed the mean over the test cases, then mean +- sd over seeds; the interval of the "
+        'difference resamples test cases (paired) and seeds; "better" only where it excludes 0. Rendered from '
+        f"`{source}` by `python scripts/render_results.py`. Commands (one per run, from the repository root):"
+    )
+    return _comparison_section(data, table, text)
+
+
+def _comparison_section(data: dict, table: str, text: str) -> str:
+    """A comparison's section: title, table, the text saying how it was computed, one command per run, machines,
+    failures and notes."""
     runs = [run for entry in data["rows"].values() for run in entry["runs"].values()]
     machines, dates = sorted({r["machine"] for r in runs}), sorted({r["date"] for r in runs})
     lines = [
@@ -185,9 +202,7 @@ def network_comparison_section(data: dict, source: str) -> str:
         "",
         table,
         "",
-        "Dice and NSD: per training seed the mean over the test cases, then mean +- sd over seeds; the interval of the "
-        'difference resamples test cases (paired) and seeds; "better" only where it excludes 0. Rendered from '
-        f"`{source}` by `python scripts/render_results.py`. Commands (one per run, from the repository root):",
+        text,
         "",
         "```bash",
         *[r["command"] for r in runs],
@@ -287,28 +302,15 @@ def classification_comparison_section(data: dict, source: str) -> str:
         f"{label}: {first[s]['num_samples']} images, {first[s]['num_classes_present']} classes" for s, label in
         splits.items()
     )  # fmt: skip
-    machines, dates = sorted({r["machine"] for r in runs}), sorted({r["date"] for r in runs})
-    lines = [
-        f"### {data['title']}",
-        "",
-        comparison_table(view, extra, row_header="model"),
-        "",
+    text = (
         "Accuracies: per training seed the share of test images classified right (top-1) or with the truth among the "
         "5 most probable classes (top-5), then mean +- sd over seeds; the interval of the difference to the baseline "
         'row resamples test images (paired) and seeds; "better" only where it excludes 0. Macro F1 (classes present) '
-        f"and the L/R swap share (errors naming the same region of the other hemisphere): mean +- sd over seeds. "
+        "and the L/R swap share (errors naming the same region of the other hemisphere): mean +- sd over seeds. "
         f"{sizes}. Rendered from `{source}` by `python scripts/render_results.py`. Commands (one per run, from the "
-        "repository root; each runs the bundle commands below it in the file):",
-        "",
-        "```bash",
-        *[r["command"] for r in runs],
-        "```",
-        "",
-        f"Machine: {'; '.join(machines)}; run {', '.join(dates)}.",
-    ]
-    lines += [f"Failed: {run} ({error})" for run, error in data.get("failed", {}).items()]
-    lines += [f"Note: {note}" for note in data.get("notes", [])]
-    return "\n".join(lines)
+        "repository root; each runs the bundle commands below it in the file):"
+    )
+    return _comparison_section(data, comparison_table(view, extra, row_header="model"), text)
 
 
 SECTION_RENDERERS = {
