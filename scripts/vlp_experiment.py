@@ -16,47 +16,61 @@ SynCXR's experiment offline (docs/results.md, "Synthetic CXR vision-language pre
 - ``synthetic``: balanced synthetic pairs (sampler -> verified reports from real sentences -> phantom images),
 - ``both``: half of each,
 
-with the same number of pairs, epochs, batch and seed, for ConVIRT and GLoRIA, then evaluate zero-shot
-classification and grounding on the one fixed held-out test set (test-split reports, rendered from their MeSH
-findings). Every step is the bundle's ``python -m monai.bundle run`` command, printed before it runs.
+with the same number of pairs, epochs and batch, for each seed (the seed draws the pairs and trains), then evaluate
+every model the same way through the bundle's workflows:
+
+- zero-shot classification on the held-out test phantoms drawn by the training renderer (``test``) and by a renderer
+  style never used for training (``test_shifted``), with the calibration fitted on validation phantoms applied;
+- zero-shot classification of the same held-out reports by the text tower (``text``), against their MeSH labels;
+- grounding on the test phantoms, and the real radiograph (pydicom-data's ``RG1_UNCI.dcm``) as it comes out.
 
 Usage (repository root)::
 
     python -m networks.apps.prepare_data cxr_reports --out data/cxr_reports
-    python scripts/vlp_experiment.py run --losses "['convirt']"   # the 3 rows of docs/results.md (~8 min each here)
-    python scripts/vlp_experiment.py run                          # + GLoRIA rows (~21 min each here)
-    python scripts/vlp_experiment.py run --losses "['convirt']" --num_pairs 200 --epochs 1 --write_docs False
+    python scripts/vlp_experiment.py run --seeds 0,1,2       # 9 ConVIRT runs, about 11 min each on 2 CPU cores
+    python scripts/vlp_experiment.py run --seeds 0 --num_pairs 40 --epochs 1 --num_test_cases 40 \\
+        --num_val_cases 40 --work_dir /tmp/vlp --results /tmp/vlp.json   # a small check, not rendered
 
-It writes ``<work_dir>/data/`` (pairs and test set), ``<work_dir>/<source>_<loss>/`` (models, eval),
-``<work_dir>/experiment.json`` and the table between the ``<!-- results:synthetic_cxr_vlp -->`` markers of
-``docs/results.md`` and of the bundle's ``docs/README.md``.
+Each finished run (a source, a loss and a seed, bundle root ``<work_dir>/<source>_<loss>/seed<k>``) is recorded at
+once in ``docs/results/vlp_synthetic_cxr.json`` (commands, commit, date, machine, every test case's probabilities on
+each evaluation, the summaries), and a run already there is skipped, so an interrupted experiment continues where the
+file stops. The tables between the ``<!-- results:synthetic_cxr_vlp -->`` markers of ``docs/results.md`` and of the
+bundle's ``docs/README.md`` are rendered from that file (``python scripts/render_results.py``).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime
-import hashlib
 import json
 import os
-import platform
 import sys
 
 import fire
 import torch
 
-from networks.apps.steps import replace_section, run_step, show_command
-from networks.data.file_io import write_json_atomic
+from networks.apps.evidence import add_run, git_commit, load_results, machine_description, parse_seeds, rendered_targets
+from networks.apps.steps import run_step, show_command
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-__all__ = ["SOURCES", "LOSSES", "run"]
+__all__ = ["SOURCES", "LOSSES", "EVALUATIONS", "run"]
 
 BUNDLE = os.path.join("bundle", "synthetic_cxr_vlp")
 SOURCES = {"real": "(a) real-distribution", "synthetic": "(b) balanced synthetic", "both": "(c) both, half each"}
 LOSSES = {"convirt": "ConVIRT", "gloria": "GLoRIA"}
+# evaluation -> (label, bundle config, test set folder under <work_dir>/data, output folder under the bundle root)
+EVALUATIONS = {
+    "test": ("images, training renderer", "zeroshot", "test", "eval/zeroshot"),
+    "test_shifted": ("images, shifted renderer", "zeroshot", "test_shifted", "eval/zeroshot_shifted"),
+    "text": ("reports, text tower", "text_zeroshot", "test", "eval/text_zeroshot"),
+}
 
 
-def _command(config: str, bundle_root: str, work_dir: str, reports_dir: str, source: str, extra: list[str]):
+def results_file() -> str:
+    return os.path.join("docs", "results", "vlp_synthetic_cxr.json")
+
+
+def _command(config: str, bundle_root: str, reports_dir: str, source: str, extra: list[str]) -> list[str]:
     return [
         sys.executable, "-m", "monai.bundle", "run",
         "--config_file", f"{BUNDLE}/configs/{config}.json",
@@ -66,76 +80,82 @@ def _command(config: str, bundle_root: str, work_dir: str, reports_dir: str, sou
         "--prompts_file", f"{BUNDLE}/configs/prompts.json",
         "--reports_dir", reports_dir,
         "--source", source,
-        "--pairs_dir", f"{work_dir}/data/pairs_{source}",
-        "--test_dir", f"{work_dir}/data/test",
         *extra,
     ]  # fmt: skip
 
 
-def _recorded(path: str) -> dict | None:
-    """What a finished row's ``run.json`` records (its train command and data manifests), if anything."""
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
+def _header(setting: dict, class_names: list[str]) -> dict:
+    return {
+        "experiment": "vlp_comparison",
+        "title": f"Zero-shot findings after pretraining on {setting['num_pairs']} pairs of each kind, "
+        f"{setting['epochs']} epochs",
+        "baseline": "real_convirt",
+        "setting": setting,
+        "classes": class_names,
+        "evaluations": {name: spec[0] for name, spec in EVALUATIONS.items()},
+        "labels": {},
+        "notes": [
+            "Every row is the bundle's recipe (ResNet-18 from random weights + all-MiniLM-L6-v2 with its last 2 "
+            "layers trained, AdamW 1e-4, batch 32) with only the pairs (--source) and the loss changed; the seed "
+            "draws the pairs and trains. The test sets are fixed: the held-out IU test reports, each drawn from its "
+            "own MeSH findings; both image sets are drawn from the same reports with the same image seeds."
+        ],
+        "targets": {
+            "sections": [
+                [os.path.join("docs", "results.md"), "results:synthetic_cxr_vlp"],
+                [os.path.join(BUNDLE, "docs", "README.md"), "results:synthetic_cxr_vlp"],
+            ]
+        },
+    }
 
 
-def _manifests(work_dir: str, source: str) -> list[str]:
-    """sha256 of the pairs' and the test set's manifests (a regenerated dataset gets new ones)."""
-    digests = []
-    for folder in (f"pairs_{source}", "test"):
-        path = os.path.join(REPO, work_dir, "data", folder, "manifest.json")
-        digests.append(hashlib.sha256(open(path, "rb").read()).hexdigest() if os.path.isfile(path) else "")
-    return digests
+def _datalist_labels(datalist_file: str, class_names: list[str]) -> dict[str, str]:
+    """Case id (image name without extension) -> its 0/1 labels as text, in the datalist's order."""
+    with open(datalist_file) as f:
+        items = json.load(f)["test"]
+    return {
+        os.path.basename(i["image"]).split(".")[0]: " ".join(str(int(i["labels"][c])) for c in class_names)
+        for i in items
+    }
 
 
-def _load(path: str) -> dict:
-    with open(os.path.join(REPO, path)) as f:
-        return json.load(f)
+def _probabilities(predictions_csv: str, cases: list[str], class_names: list[str]) -> dict[str, str]:
+    """Case id -> the probabilities of ``predictions_csv`` as text (4 decimals, ``class_names`` order). Rows are in
+    the datalist's order; an image row must name its case."""
+    with open(predictions_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if len(rows) != len(cases):
+        raise ValueError(f"{predictions_csv}: {len(rows)} rows for {len(cases)} test cases")
+    out = {}
+    for case, row in zip(cases, rows):
+        name = os.path.basename(row["file"]).split(".")[0]
+        if not name.startswith("case_") and name != case:
+            raise ValueError(f"{predictions_csv}: row of {row['file']} where {case} was expected")
+        out[case] = " ".join(f"{float(row[c]):.4f}" for c in class_names)
+    return out
 
 
-def _table(results: dict) -> str:
-    classes = [r["class"] for r in results["rows"][0]["zeroshot"]["per_class"]]
-    head = (
-        "| pretraining pairs | loss | mean AUC | mean F1 | mean ACC | "
-        + " | ".join(classes)
-        + " | grounding IoU | Dice |"
-    )
-    lines = [head, "|" + "---|" * (7 + len(classes))]
-    for row in results["rows"]:
-        z, g = row["zeroshot"], row["grounding"]
-        aucs = " | ".join(f"{c['auc']:.3f}" for c in z["per_class"])
-        lines.append(
-            f"| {SOURCES[row['source']]} | {LOSSES[row['loss']]} | {z['mean_auc']:.4f} | {z['mean_f1']:.4f} | "
-            f"{z['mean_acc']:.4f} | {aucs} | {g['mean_iou']:.4f} | {g['mean_dice']:.4f} |"
-        )
-    test = results["rows"][0]["zeroshot"]
-    positives = ", ".join(f"{c['class']} {c['positives']}" for c in test["per_class"])
-    lines += [
-        "",
-        f"Per-class columns: zero-shot AUC. {results['num_pairs']} pairs per row, {results['epochs']} epochs, batch "
-        f"{results['batch_size']}, seed {results['seed']}; test set: {test['num_cases']} held-out reports "
-        f"(positives: {positives}); {results['machine']}, {results['date']}. Commands (the data once per source, "
-        "then per row: train, zeroshot, grounding):",
-        "",
-    ]
-    for source, command in results["generate_commands"].items():
-        lines.append(f"- data ({source}): `{command}`")
-    for row in results["rows"]:
-        lines.append(
-            f"- {row['source']} / {row['loss']}: `{row['train_command']}`; then the same with "
-            "`configs/zeroshot.json` and `configs/grounding.json` in place of `configs/train.json`"
-        )
-    if results.get("dicom"):
-        probs = ", ".join(f"{k} {float(v):.3f}" for k, v in results["dicom"]["probabilities"].items())
-        lines += [
-            "",
-            f"Real radiograph (`RG1_UNCI.dcm` of pydicom-data, CR PA chest, MONOCHROME1), zero-shot with the "
-            f"{results['dicom']['row']} model: {probs}. It shows that a real clinical DICOM loads and runs through the "
-            f"workflow (`{results['dicom']['command']}`); the numbers mean nothing clinically (phantom-trained model).",
-        ]
-    return "\n".join(lines)
+def _summary(path: str) -> dict:
+    with open(path) as f:
+        summary = json.load(f)
+    keep = {k: summary[k] for k in ("mean_auc", "mean_f1", "mean_acc", "ece", "num_cases") if k in summary}
+    if "calibrated" in summary:
+        keep["calibrated"] = {k: summary["calibrated"][k] for k in ("mean_f1", "mean_acc", "ece")}
+    return keep
+
+
+def _dicom(folder: str, class_names: list[str]) -> dict:
+    """The real radiograph's probabilities, calibrated probabilities and classes called present."""
+    with open(os.path.join(folder, "zeroshot_predictions.csv"), newline="") as f:
+        raw = next(csv.DictReader(f))
+    out = {"file": raw["file"], "probabilities": {c: round(float(raw[c]), 4) for c in class_names}}
+    calibrated = os.path.join(folder, "zeroshot_predictions_calibrated.csv")
+    if os.path.isfile(calibrated):
+        with open(calibrated, newline="") as f:
+            row = next(csv.DictReader(f))
+        out["calibrated"] = {c: round(float(row[c]), 4) for c in class_names}
+        out["present"] = row["present"]
+    return out
 
 
 def run(
@@ -144,113 +164,132 @@ def run(
     num_pairs: int = 1000,
     epochs: int = 8,
     batch_size: int = 32,
-    seed: int = 0,
+    seeds: str | list[int] = "0,1,2",
     sources: list[str] | tuple[str, ...] | None = None,
-    losses: list[str] | tuple[str, ...] | None = None,
+    losses: list[str] | tuple[str, ...] | None = ("convirt",),
+    num_test_cases: int | None = None,
+    num_val_cases: int = 800,
+    results: str | None = None,
     dry_run: bool = False,
-    write_docs: bool = True,
-    reuse: bool = True,
 ) -> dict:
     """
-    Generate the pairs of each source, then train and evaluate every (source, loss) row.
+    Generate the pairs of each source and seed, then train and evaluate every (source, loss, seed) run; record each
+    finished run in the results file and render it.
 
     Args:
         reports_dir: prepared ``cxr_reports`` folder.
-        work_dir: folder of the data and of one bundle root per row.
+        work_dir: folder of the data and of one bundle root per run.
         num_pairs: pairs per source (the same for all).
-        epochs: training epochs of every row.
-        batch_size: training batch of every row.
-        seed: seed of generation and training.
+        epochs: training epochs of every run.
+        batch_size: training batch of every run.
+        seeds: seeds, seed by seed across the rows, so an interrupted experiment leaves every row with as many
+            seeds; a run already in the file is not repeated.
         sources: subset of ``SOURCES`` (default: all).
-        losses: subset of ``LOSSES`` (default: all).
+        losses: subset of ``LOSSES`` (default: ConVIRT only; a GLoRIA run takes about 3x as long on CPU).
+        num_test_cases: test reports to use (default: all 863 test-split reports with text).
+        num_val_cases: validation phantoms the calibration is fitted on.
+        results: results file to record into instead of ``docs/results/vlp_synthetic_cxr.json`` (not rendered).
         dry_run: print the commands only.
-        write_docs: write the table into docs/results.md and the bundle README (only when every source ran).
-        reuse: keep a row whose evaluations exist and whose ``run.json`` records the same train command and the same
-            data manifests, so an interrupted experiment resumes where it stopped (generation of a finished dataset
-            is skipped by the workflow itself).
     """
-    sources = list(sources or SOURCES)
-    losses = list(losses or LOSSES)
+    sources = [sources] if isinstance(sources, str) else list(sources or SOURCES)
+    losses = [losses] if isinstance(losses, str) else list(losses or LOSSES)
     if set(sources) - set(SOURCES) or set(losses) - set(LOSSES):
         raise ValueError(f"sources must be in {list(SOURCES)} and losses in {list(LOSSES)}")
-    generate_commands = {}
-    for source in sources:
-        cmd = _command(
-            "generate",
-            f"{work_dir}/data",
-            work_dir,
-            reports_dir,
-            source,
-            ["--num_pairs", str(num_pairs), "--seed", str(seed)],
-        )
-        run_step(cmd, dry_run, REPO, log=os.path.join(REPO, work_dir, "data", f"generate_{source}.log"))
-        generate_commands[source] = show_command(cmd)
-    rows = []
-    for source in sources:
-        for loss in losses:
-            root = f"{work_dir}/{source}_{loss}"
-            train = _command(
-                "train",
-                root,
-                work_dir,
-                reports_dir,
-                source,
-                ["--loss_name", loss, "--epochs", str(epochs), "--batch_size", str(batch_size), "--seed", str(seed)],
-            )
-            summaries = [f"{root}/eval/zeroshot/zeroshot_summary.json", f"{root}/eval/grounding/grounding_summary.json"]
-            record = os.path.join(REPO, root, "run.json")
-            # the same command on the same data: the manifests of the pairs and of the test set as they are now
-            identity = {"train_command": show_command(train), "data": _manifests(work_dir, source)}
-            finished = all(os.path.isfile(os.path.join(REPO, p)) for p in summaries)
-            done = reuse and finished and _recorded(record) == identity
-            if done:
-                print(f"{source}/{loss}: reusing the finished run in {root} (same command)", flush=True)
-            else:
-                run_step(train, dry_run, REPO, log=os.path.join(REPO, root, "train.log"))
-                for config in ("zeroshot", "grounding"):
-                    cmd = _command(config, root, work_dir, reports_dir, source, [])
-                    run_step(cmd, dry_run, REPO, log=os.path.join(REPO, root, f"{config}.log"))
-                if not dry_run:
-                    write_json_atomic(record, identity)
-            row = {"source": source, "loss": loss, "train_command": show_command(train)}
-            if not dry_run:
-                row["zeroshot"] = _load(f"{root}/eval/zeroshot/zeroshot_summary.json")
-                row["grounding"] = _load(f"{root}/eval/grounding/grounding_summary.json")
-            rows.append(row)
-    results = {
-        "num_pairs": num_pairs,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "seed": seed,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}, torch {torch.__version__}",
+    with open(os.path.join(REPO, BUNDLE, "configs", "prompts.json")) as f:
+        class_names = list(json.load(f))
+    setting = {"num_pairs": num_pairs, "epochs": epochs, "batch_size": batch_size, "num_test_cases": num_test_cases,
+               "num_val_cases": num_val_cases}  # fmt: skip
+    path = os.path.abspath(results) if results else os.path.join(REPO, results_file())
+    data = load_results(path, **_header(setting, class_names))
+    sets = {"test": "training", "test_shifted": "shifted"}
+    sizes = ["--num_val_cases", str(num_val_cases)] + (
+        ["--num_test_cases", str(num_test_cases)] if num_test_cases else []
+    )
+    val_dir = f"{work_dir}/data/val"
+    for seed in parse_seeds(seeds):
+        for source in sources:
+            pairs = ["--pairs_dir", f"{work_dir}/data/seed{seed}/pairs_{source}"]
+            # the pairs of this seed; the test sets and the validation phantoms once (the same for every run)
+            generate = [
+                _command("generate", f"{work_dir}/data", reports_dir, source,
+                         [*pairs, "--test_dir", f"{work_dir}/data/{folder}", "--test_style", style, "--val_dir",
+                          val_dir, "--num_pairs", str(num_pairs), "--seed", str(seed), *sizes])
+                for folder, style in sets.items()
+            ]  # fmt: skip
+            for loss in losses:
+                name = f"{source}_{loss}"
+                if str(seed) in data["rows"].get(name, {}).get("runs", {}):
+                    continue
+                root = f"{work_dir}/{name}/seed{seed}"
+                test = ["--test_dir", f"{work_dir}/data/test", "--val_dir", val_dir]
+                steps = {f"generate_{folder}": cmd for folder, cmd in zip(sets, generate)}
+                steps["train"] = _command(
+                    "train", root, reports_dir, source,
+                    [*pairs, *test, "--loss_name", loss, "--epochs", str(epochs), "--batch_size", str(batch_size),
+                     "--seed", str(seed)],
+                )  # fmt: skip
+                steps["calibrate"] = _command("calibrate", root, reports_dir, source, test)
+                for evaluation, (_, config, folder, output) in EVALUATIONS.items():
+                    extra = ["--test_dir", f"{work_dir}/data/{folder}", "--output_dir", f"{root}/{output}"]
+                    steps[evaluation] = _command(config, root, reports_dir, source, extra)
+                steps["grounding"] = _command("grounding", root, reports_dir, source, test)
+                steps["dicom"] = _command(
+                    "zeroshot", root, reports_dir, source,
+                    ["--input_dir", f"{reports_dir}/dicom", "--output_dir", f"{root}/eval/dicom"],
+                )  # fmt: skip
+                for step, cmd in steps.items():
+                    log_dir = f"{work_dir}/data" if step.startswith("generate") else root
+                    log = None if dry_run else os.path.join(REPO, log_dir, f"{step}_{source}_seed{seed}.log")
+                    run_step(cmd, dry_run, REPO, log=log)
+                if dry_run:
+                    continue
+                _record(data, path, work_dir, root, name, seed, steps, class_names)
+    if dry_run or results:
+        return data
+    for target, text in rendered_targets(REPO, results_file()).items():
+        with open(target, "w") as f:
+            f.write(text)
+    return data
+
+
+def _record(data: dict, path: str, work_dir: str, root: str, name: str, seed: int, steps: dict, class_names: list):
+    """Read one finished run's evaluation files and add it to the results file."""
+    labels = {folder: _datalist_labels(os.path.join(REPO, work_dir, "data", folder, "datalist.json"), class_names)
+              for folder in ("test", "test_shifted")}  # fmt: skip
+    if labels["test"] != labels["test_shifted"]:
+        raise ValueError(f"{work_dir}/data: the two test sets hold different cases or labels")
+    if data["labels"] and data["labels"] != labels["test"]:
+        raise ValueError(f"{path} was recorded with another test set than {work_dir}/data/test")
+    data["labels"] = labels["test"]
+    cases = list(labels["test"])
+    record = {
+        "command": f"python scripts/vlp_experiment.py run --seeds {seed} --sources {name.split('_')[0]} "
+        f"--losses {name.split('_', 1)[1]} --work_dir {work_dir}",
+        "commit": git_commit(REPO),
         "date": datetime.date.today().isoformat(),
-        "generate_commands": generate_commands,
-        "rows": rows,
+        "machine": f"{machine_description()}, torch {torch.__version__}",
+        "bundle_commands": [show_command(cmd) for cmd in steps.values()],
+        "summaries": {},
+        "cases": {case: {} for case in cases},
     }
-    if "synthetic" in sources:  # item 8: the real radiograph through the zero-shot workflow
-        root = f"{work_dir}/synthetic_{losses[0]}"
-        out = f"{root}/eval/dicom"
-        cmd = _command("zeroshot", root, work_dir, reports_dir, "synthetic", [])
-        cmd += ["--input_dir", f"{reports_dir}/dicom", "--output_dir", out]
-        run_step(cmd, dry_run, REPO, log=os.path.join(REPO, root, "dicom.log"))
-        if not dry_run:
-            with open(os.path.join(REPO, out, "zeroshot_predictions.csv")) as f:
-                first = next(csv.DictReader(f))
-            results["dicom"] = {
-                "row": f"synthetic / {losses[0]}",
-                "command": show_command(cmd),
-                "probabilities": {k: v for k, v in first.items() if k != "file"},
-            }
-    if dry_run:
-        return results
-    write_json_atomic(os.path.join(REPO, work_dir, "experiment.json"), results)
-    table = _table(results)
-    print(table)
-    if write_docs and sources == list(SOURCES):
-        for path in (os.path.join(REPO, "docs", "results.md"), os.path.join(REPO, BUNDLE, "docs", "README.md")):
-            replace_section(path, "results:synthetic_cxr_vlp", table)
-    return results
+    for evaluation, (_, config, _, output) in EVALUATIONS.items():
+        folder = os.path.join(REPO, root, output)
+        record["summaries"][evaluation] = _summary(os.path.join(folder, "zeroshot_summary.json"))
+        for case, probs in _probabilities(os.path.join(folder, "zeroshot_predictions.csv"), cases, class_names).items():
+            record["cases"][case][evaluation] = probs
+    with open(os.path.join(REPO, root, "models", "calibration.json")) as f:
+        calibration = json.load(f)
+    record["summaries"]["validation"] = {k: calibration[k] for k in ("ece_before", "ece_after")}
+    with open(os.path.join(REPO, root, "eval", "grounding", "grounding_summary.json")) as f:
+        grounding = json.load(f)
+    record["summaries"]["grounding"] = {k: round(grounding[k], 4) for k in ("mean_iou", "mean_dice")}
+    record["dicom"] = _dicom(os.path.join(REPO, root, "eval", "dicom"), class_names)
+    source, loss = name.split("_", 1)
+    add_run(path, data, name, seed, record, label=f"{SOURCES[source]}, {LOSSES[loss]}")
+    print(f"{name} seed {seed}: " + ", ".join(
+        f"{e} AUC {record['summaries'][e]['mean_auc']:.4f}" for e in EVALUATIONS), flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
+    # results go to the results file and the docs: do not print the returned dictionary as well
     fire.Fire({"run": run}, serialize=lambda result: None)

@@ -15,7 +15,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from networks.metrics.intervals import mean_sd, paired_bootstrap_interval, verdict
+from networks.metrics.intervals import (
+    mean_sd,
+    paired_bootstrap_auc_interval,
+    paired_bootstrap_interval,
+    verdict,
+    weighted_auc,
+)
 
 
 def test_a_constant_shift_of_one_seed_has_a_point_interval():
@@ -52,3 +58,27 @@ def test_mean_sd_and_verdict():
     assert verdict(0.01, 0.05) == "better" and verdict(-0.05, -0.01) == "worse"
     assert verdict(-0.01, 0.02) == "no difference shown"
     assert verdict(0.01, 0.05, higher_is_better=False) == "worse"
+
+
+def test_weighted_auc_is_scikit_learns_with_case_weights_and_ties():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(1)
+    for _ in range(10):
+        labels = rng.random(60) < 0.2
+        scores = np.round(rng.random(60) + 0.4 * labels, 1)  # rounded: many ties
+        weights = rng.integers(0, 3, (4, 60)).astype(float)
+        expected = [roc_auc_score(labels, scores, sample_weight=w) for w in weights]
+        assert weighted_auc(scores, labels, weights) == pytest.approx(expected, abs=1e-12)
+    assert np.isnan(weighted_auc([0.2, 0.4], [0, 0], np.ones((1, 2))))[0]
+
+
+def test_auc_interval_of_a_perfect_against_a_chance_ranking():
+    labels = np.zeros((40, 2))
+    labels[:8, 0] = labels[20:30, 1] = 1
+    perfect = np.repeat(labels[None] + 0.1, 3, 0)  # every positive above every negative
+    chance = np.full((3, 40, 2), 0.5)  # all tied: AUC 0.5
+    diff, low, high = paired_bootstrap_auc_interval(perfect, chance, labels, num_resamples=200)
+    assert (diff, low, high) == pytest.approx((0.5, 0.5, 0.5))
+    with pytest.raises(ValueError, match="seeds, cases, classes"):
+        paired_bootstrap_auc_interval(perfect[:, :30], chance, labels)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["mean_sd", "paired_bootstrap_interval", "verdict"]
+__all__ = ["mean_sd", "paired_bootstrap_interval", "weighted_auc", "paired_bootstrap_auc_interval", "verdict"]
 
 
 def _scores(values, name: str) -> np.ndarray:
@@ -77,6 +77,78 @@ def paired_bootstrap_interval(
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(diff, [tail, 100 - tail])
     return float(a.mean() - b.mean()), float(low), float(high)
+
+
+def weighted_auc(scores, labels, weights) -> np.ndarray:
+    """
+    ROC AUC of ``scores`` against binary ``labels`` (one class, ``n`` cases) with case weights: the weighted
+    Mann-Whitney statistic, ties counted half. ``weights`` of shape (resamples, n) give one AUC per row, so the case
+    counts of many bootstrap resamples are scored at once (all ones: the plain AUC). NaN where a row has no
+    positive or no negative weight.
+    """
+    scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels) > 0.5
+    weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    order = np.argsort(scores, kind="stable")
+    sorted_scores, positive = scores[order], labels[order]
+    w = weights[:, order]
+    negative_w = np.where(positive, 0.0, w)
+    below_or_equal = np.cumsum(negative_w, axis=1)
+    # runs of equal scores: their first and last positions, for the negatives strictly below and those tied
+    starts = np.searchsorted(sorted_scores, sorted_scores, side="left")
+    ends = np.searchsorted(sorted_scores, sorted_scores, side="right") - 1
+    padded = np.concatenate([np.zeros((w.shape[0], 1)), below_or_equal], axis=1)
+    below = padded[:, starts]
+    tied = padded[:, ends + 1] - below
+    positive_w = np.where(positive, w, 0.0)
+    pairs = positive_w.sum(1) * negative_w.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(pairs > 0, (positive_w * (below + 0.5 * tied)).sum(1) / pairs, np.nan)
+
+
+def _mean_auc(probs: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Mean over classes (columns) of the weighted AUC: (resamples,), classes without both outcomes left out."""
+    aucs = np.stack([weighted_auc(probs[:, c], labels[:, c], weights) for c in range(labels.shape[1])])
+    with np.errstate(invalid="ignore"):
+        return np.nanmean(np.where(np.isfinite(aucs), aucs, np.nan), axis=0)
+
+
+def paired_bootstrap_auc_interval(
+    probs_a, probs_b, labels, confidence: float = 0.95, num_resamples: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
+    """
+    The difference of the class-mean ROC AUC of two arms, mean over seeds, and its percentile bootstrap interval:
+    test cases resampled (the same cases for both arms), seeds resampled per arm, as
+    :func:`paired_bootstrap_interval` does for per-case scores (an AUC is not a mean over cases, so each resample
+    is scored again, through case weights).
+
+    Args:
+        probs_a, probs_b: (seeds, cases, classes) predicted probabilities of the two arms.
+        labels: (cases, classes) 0/1 truth.
+        confidence: coverage of the interval.
+        num_resamples: bootstrap resamples.
+        seed: seed of the resampling.
+
+    Returns:
+        (difference, low, high).
+    """
+    a, b, y = (np.asarray(v, dtype=np.float64) for v in (probs_a, probs_b, labels))
+    if a.ndim != 3 or b.ndim != 3 or a.shape[1:] != y.shape or b.shape[1:] != y.shape:
+        raise ValueError(f"probs must be (seeds, cases, classes) matching labels {y.shape}, got {a.shape}, {b.shape}.")
+    rng = np.random.default_rng(seed)
+    n = y.shape[0]
+    picks = rng.integers(0, n, size=(num_resamples, n))
+    weights = np.bincount((picks + n * np.arange(num_resamples)[:, None]).ravel(), minlength=num_resamples * n)
+    weights = weights.reshape(num_resamples, n).astype(np.float64)
+    seeds_a = rng.integers(0, a.shape[0], size=(num_resamples, a.shape[0]))
+    seeds_b = rng.integers(0, b.shape[0], size=(num_resamples, b.shape[0]))
+    ones = np.ones((1, n))
+    point = np.mean([_mean_auc(p, y, ones)[0] for p in a]) - np.mean([_mean_auc(p, y, ones)[0] for p in b])
+    resampled_a = np.stack([_mean_auc(p, y, weights) for p in a])  # (seeds, resamples)
+    resampled_b = np.stack([_mean_auc(p, y, weights) for p in b])
+    diff = np.take_along_axis(resampled_a, seeds_a.T, 0).mean(0) - np.take_along_axis(resampled_b, seeds_b.T, 0).mean(0)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.nanpercentile(diff, [tail, 100 - tail])
+    return float(point), float(low), float(high)
 
 
 def verdict(low: float, high: float, higher_is_better: bool = True) -> str:
