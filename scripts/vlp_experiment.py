@@ -120,8 +120,8 @@ def _datalist_labels(datalist_file: str, class_names: list[str]) -> dict[str, st
 
 
 def _probabilities(predictions_csv: str, cases: list[str], class_names: list[str]) -> dict[str, str]:
-    """Case id -> the probabilities of ``predictions_csv`` as text (4 decimals, ``class_names`` order). Rows are in
-    the datalist's order; an image row must name its case."""
+    """Case id -> the probabilities of ``predictions_csv`` as text (5 decimals, as the workflow writes them, in
+    ``class_names`` order). Rows are in the datalist's order; an image row must name its case."""
     with open(predictions_csv, newline="") as f:
         rows = list(csv.DictReader(f))
     if len(rows) != len(cases):
@@ -131,7 +131,7 @@ def _probabilities(predictions_csv: str, cases: list[str], class_names: list[str
         name = os.path.basename(row["file"]).split(".")[0]
         if not name.startswith("case_") and name != case:
             raise ValueError(f"{predictions_csv}: row of {row['file']} where {case} was expected")
-        out[case] = " ".join(f"{float(row[c]):.4f}" for c in class_names)
+        out[case] = " ".join(f"{float(row[c]):.5f}" for c in class_names)
     return out
 
 

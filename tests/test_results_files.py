@@ -71,3 +71,34 @@ def test_committed_tables_equal_what_their_results_files_render():
     proc = subprocess.run([sys.executable, "scripts/render_results.py", "--check"], cwd=REPO, capture_output=True,
                           text=True)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+
+
+def _vlp_run(probs: dict, seed: int) -> dict:
+    image = {"mean_f1": 0.5, "ece": 0.3, "calibrated": {"mean_f1": 0.6, "mean_acc": 0.9, "ece": 0.1}}
+    summaries = {"test": image, "test_shifted": image, "text": {"mean_f1": 0.4, "ece": 0.2},
+                 "validation": {"ece_before": 0.3, "ece_after": 0.05}, "grounding": {"mean_iou": 0.1}}  # fmt: skip
+    dicom = {"file": "x.dcm", "probabilities": {"p": 0.8, "q": 0.6}, "calibrated": {"p": 0.1, "q": 0.7}, "present": "q"}
+    cases = {c: {e: p for e in ("test", "test_shifted", "text")} for c, p in probs.items()}
+    return {**_run(cases, seed), "summaries": summaries, "dicom": dicom}
+
+
+def test_vision_language_tables_rescore_auc_from_the_case_probabilities(tmp_path):
+    header = {
+        "experiment": "vlp_comparison", "title": "toy", "baseline": "a", "setting": {"num_val_cases": 5},
+        "classes": ["p", "q"], "evaluations": {"test": "images", "test_shifted": "shifted", "text": "reports"},
+        "labels": {"c1": "1 0", "c2": "0 1", "c3": "0 0", "c4": "1 1"},
+        "targets": {"sections": [["r.md", "results:v"]]},
+    }  # fmt: skip
+    source = tmp_path / "v.json"
+    results = load_results(source, **header)
+    perfect = {"c1": "0.9 0.1", "c2": "0.1 0.9", "c3": "0.2 0.2", "c4": "0.8 0.8"}  # every positive ranked first
+    tied = {c: "0.5 0.5" for c in perfect}  # every case tied: AUC 0.5
+    for seed in (0, 1):
+        add_run(source, results, "a", seed, _vlp_run(perfect, seed), label="A")
+        add_run(source, results, "b", seed, _vlp_run(tied, seed), label="B")
+    text = rendered_targets(tmp_path, "v.json")[str(tmp_path / "r.md")]
+    assert "| A | 2 | 1.0000 +- 0.0000 | 1.0000 +- 0.0000 | 1.0000 +- 0.0000 | (baseline) |" in text
+    assert "| B | 2 | 0.5000 +- 0.0000 | 0.5000 +- 0.0000 | 0.5000 +- 0.0000 | -0.5000 [-0.5000, -0.5000] worse |" in text
+    assert "| A | images | 1.000 | 1.000 |" in text and "| B | reports | 0.500 | 0.500 |" in text
+    assert "| A | 0.80 -> 0.10 | 0.60 -> 0.70 | 0: q; 1: q |" in text
+    assert "4 test cases (held-out IU reports; positives: p 2, q 2)" in text

@@ -31,6 +31,13 @@ A classifier comparison (``"experiment": "classification_comparison"``) scores i
 each split's ``macro_f1``, ``errors`` and ``homologue_swaps``, its rows ``params`` and ``macs``; it renders
 :func:`classification_comparison_section`.
 
+A vision-language comparison (``"experiment": "vlp_comparison"``) scores multi-label zero-shot probabilities on several
+evaluations of the same test cases (``"evaluations"``: {name: label}); ``"labels"`` holds each case's 0/1 truth over
+``"classes"`` as space-separated text, and a run's cases hold per evaluation the probabilities in the same form (one
+line per case however many classes); runs also hold ``summaries`` (per evaluation, the workflow's own summary with its
+calibrated entry; ``validation``; ``grounding``) and ``dicom`` (the real radiograph's output); it renders
+:func:`vlp_comparison_section`, whose AUC intervals rescore resampled cases.
+
 A run is added as soon as it finishes (:func:`add_run`, atomic), so an interrupted experiment continues where its
 file stops.
 """
@@ -47,7 +54,13 @@ from typing import Any
 import numpy as np
 
 from networks.data.file_io import write_bytes_atomic
-from networks.metrics.intervals import mean_sd, paired_bootstrap_interval, verdict
+from networks.metrics.intervals import (
+    mean_sd,
+    paired_bootstrap_auc_interval,
+    paired_bootstrap_interval,
+    verdict,
+    weighted_auc,
+)
 
 __all__ = [
     "git_commit",
@@ -60,6 +73,7 @@ __all__ = [
     "network_comparison_section",
     "bundle_training_section",
     "classification_comparison_section",
+    "vlp_comparison_section",
     "dumps_results",
     "rendered_targets",
 ]
@@ -313,10 +327,142 @@ def classification_comparison_section(data: dict, source: str) -> str:
     return _comparison_section(data, comparison_table(view, extra, row_header="model"), text)
 
 
+def _vlp_arrays(data: dict, row: str, evaluation: str) -> tuple[np.ndarray, np.ndarray]:
+    """(seeds, cases, classes) probabilities of one row on one evaluation and the (cases, classes) labels, cases in
+    the order of ``data["labels"]``."""
+    cases = list(data["labels"])
+    labels = np.array([[float(v) for v in data["labels"][c].split()] for c in cases])
+    runs = data["rows"][row]["runs"]
+    probs = np.array(
+        [[[float(v) for v in runs[s]["cases"][c][evaluation].split()] for c in cases] for s in sorted(runs, key=int)]
+    )
+    return probs, labels
+
+
+def _class_aucs(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(seeds, classes) AUC of each seed and class (NaN for a class without positives)."""
+    ones = np.ones((1, labels.shape[0]))
+    return np.array([[weighted_auc(p[:, c], labels[:, c], ones)[0] for c in range(labels.shape[1])] for p in probs])
+
+
+def _auc_table(data: dict) -> list[str]:
+    """Class-mean AUC per row and evaluation, mean +- sd over seeds, with the interval against the baseline row."""
+    baseline, evaluations = data["baseline"], data["evaluations"]
+    base_label = data["rows"][baseline]["label"]
+    head = ["pretraining pairs", "seeds", *[f"AUC, {label}" for label in evaluations.values()]]
+    head += [f"{label}: - {base_label} [95% interval]" for label in evaluations.values()]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row, entry in data["rows"].items():
+        cells, diffs = [entry["label"], str(len(entry["runs"]))], []
+        for evaluation in evaluations:
+            probs, labels = _vlp_arrays(data, row, evaluation)
+            cells.append(_spread_text(np.nanmean(_class_aucs(probs, labels), axis=1)))
+            if row == baseline:
+                diffs.append("(baseline)")
+                continue
+            diff, low, high = paired_bootstrap_auc_interval(probs, _vlp_arrays(data, baseline, evaluation)[0], labels)
+            diffs.append(f"{diff:+.4f} [{low:+.4f}, {high:+.4f}] {verdict(low, high)}")
+        lines.append("| " + " | ".join(cells + diffs) + " |")
+    return lines
+
+
+def _per_class_table(data: dict) -> list[str]:
+    """AUC per class, row and evaluation: mean over seeds."""
+    head = ["pretraining pairs", "evaluation", *data["classes"]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row, entry in data["rows"].items():
+        for evaluation, label in data["evaluations"].items():
+            aucs = _class_aucs(*_vlp_arrays(data, row, evaluation)).mean(0)
+            cells = [f"{a:.3f}" if np.isfinite(a) else "-" for a in aucs]  # "-": no positive test case
+            lines.append("| " + " | ".join([entry["label"], label, *cells]) + " |")
+    return lines
+
+
+def _calibration_table(data: dict) -> list[str]:
+    """Per row and image evaluation: F1 at 0.5 and at the calibrated thresholds, calibration error before and
+    after; the validation phantoms' calibration error; grounding IoU. Mean +- sd over seeds."""
+    images = [e for e in data["evaluations"] if e != "text"]
+    head = ["pretraining pairs"]
+    for e in images:
+        label = data["evaluations"][e]
+        head += [f"{label}: F1 at 0.5", "F1 calibrated", "ECE", "ECE calibrated"]
+    head += ["validation ECE before / after", "grounding IoU"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for entry in data["rows"].values():
+        runs = [entry["runs"][s]["summaries"] for s in sorted(entry["runs"], key=int)]
+        cells = [entry["label"]]
+        for e in images:
+            cells += [
+                _per_seed_text(runs, lambda r: r[e]["mean_f1"]),
+                _per_seed_text(runs, lambda r: r[e]["calibrated"]["mean_f1"]),
+                _per_seed_text(runs, lambda r: r[e]["ece"]),
+                _per_seed_text(runs, lambda r: r[e]["calibrated"]["ece"]),
+            ]
+        before = _per_seed_text(runs, lambda r: r["validation"]["ece_before"])
+        cells += [f"{before} / {_per_seed_text(runs, lambda r: r['validation']['ece_after'])}"]
+        cells += [_per_seed_text(runs, lambda r: r["grounding"]["mean_iou"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _radiograph_table(data: dict) -> list[str]:
+    """The real radiograph: per row and class, the probability before and after calibration (mean over seeds), and
+    the classes each seed's calibrated model calls present."""
+    head = ["pretraining pairs", *data["classes"], "called present after calibration (per seed)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for entry in data["rows"].values():
+        dicoms = [entry["runs"][s]["dicom"] for s in sorted(entry["runs"], key=int)]
+        cells = [entry["label"]]
+        for c in data["classes"]:
+            raw = np.mean([d["probabilities"][c] for d in dicoms])
+            calibrated = np.mean([d["calibrated"][c] for d in dicoms])
+            cells.append(f"{raw:.2f} -> {calibrated:.2f}")
+        seeds = sorted(entry["runs"], key=int)
+        cells.append("; ".join(f"{s}: {d.get('present', '').replace('; ', ', ')}" for s, d in zip(seeds, dicoms)))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def vlp_comparison_section(data: dict, source: str) -> str:
+    """The markdown section of a vision-language comparison: class-mean AUC per evaluation with intervals against the
+    baseline row, AUC per class, thresholds and calibration, the real radiograph, the commands."""
+    labels = np.array([[float(v) for v in text.split()] for text in data["labels"].values()])
+    positives = ", ".join(f"{c} {int(n)}" for c, n in zip(data["classes"], labels.sum(0)))
+    first = next(iter(data["rows"].values()))["runs"]
+    dicom = first[min(first, key=int)]["dicom"]["file"]
+    tables = [
+        *_auc_table(data),
+        "",
+        "AUC per class (mean over seeds):",
+        "",
+        *_per_class_table(data),
+        "",
+        "Thresholds and calibration (per class a Platt scale and the threshold of best F1, fitted on "
+        f"{data['setting']['num_val_cases']} validation phantoms of training-split reports; ECE: expected calibration "
+        "error over all classes' probabilities), and grounding on the training-renderer phantoms:",
+        "",
+        *_calibration_table(data),
+        "",
+        f"The real radiograph (`{dicom}`, pydicom-data's CR PA chest), probability before -> after calibration:",
+        "",
+        *_radiograph_table(data),
+    ]
+    text = (
+        "AUC: per seed the mean over the classes of each class's ROC AUC on the test cases, then mean +- sd over "
+        "seeds; the interval of the difference to the baseline row resamples test cases (paired) and seeds and "
+        'scores each resample again; "better" only where it excludes 0. '
+        f"{len(labels)} test cases (held-out IU reports; positives: {positives}). Rendered from `{source}` by "
+        "`python scripts/render_results.py`. Commands (one per run, from the repository root; each runs the bundle "
+        "commands recorded with it in the file):"
+    )
+    return _comparison_section(data, "\n".join(tables), text)
+
+
 SECTION_RENDERERS = {
     "network_comparison": network_comparison_section,
     "bundle_training": bundle_training_section,
     "classification_comparison": classification_comparison_section,
+    "vlp_comparison": vlp_comparison_section,
 }
 
 

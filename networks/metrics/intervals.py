@@ -19,6 +19,8 @@ another), so the interval covers both the test-set and the training-run variatio
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 __all__ = ["mean_sd", "paired_bootstrap_interval", "weighted_auc", "paired_bootstrap_auc_interval", "verdict"]
@@ -108,8 +110,9 @@ def weighted_auc(scores, labels, weights) -> np.ndarray:
 def _mean_auc(probs: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Mean over classes (columns) of the weighted AUC: (resamples,), classes without both outcomes left out."""
     aucs = np.stack([weighted_auc(probs[:, c], labels[:, c], weights) for c in range(labels.shape[1])])
-    with np.errstate(invalid="ignore"):
-        return np.nanmean(np.where(np.isfinite(aucs), aucs, np.nan), axis=0)
+    with warnings.catch_warnings():  # a resample without any positive case of any class: NaN, left out later
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(aucs, axis=0)
 
 
 def paired_bootstrap_auc_interval(
