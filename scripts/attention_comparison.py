@@ -60,6 +60,8 @@ VARIANTS = {
     "aam_ccl": ("+ AAM + cross-channel loss", ["--attention", "aam", "--cross_channel_weight", "0.5"]),
 }
 TEST_SPLITS = ("test", "test_mni152")
+# the bundle's eval_metrics keys (the names its evaluate workflow writes) of the baseline row's accuracies
+METADATA_NAMES = {f"{split}_{k}": f"{split}_{k}_accuracy" for split in TEST_SPLITS for k in ("top1", "top5")}
 
 
 def network_cost(attention: str | None, num_classes: int = 116, patch_size: tuple[int, ...] = (32, 32)) -> dict:
@@ -120,7 +122,9 @@ def _header(epochs: int) -> dict:
             "sections": [
                 [os.path.join("docs", "results.md"), "results:attention_brainregions"],
                 [os.path.join(BUNDLE, "docs", "README.md"), "results:attention_brainregions"],
-            ]
+            ],
+            "metadata": os.path.join(BUNDLE, "configs", "metadata.json"),
+            "metadata_names": METADATA_NAMES,
         },
     }
 

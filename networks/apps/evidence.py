@@ -17,7 +17,8 @@ A results file (JSON)::
     {"experiment": str, "title": str, "baseline": row, "setting": {...}, "notes": [str, ...],
      "metrics": {name: {"label": str, "higher_is_better": bool}},
       "failed": {"row seed k": error},
-     "targets": {"sections": [[markdown file, tag], ...], "metadata": metadata.json whose eval_metrics it sets},
+     "targets": {"sections": [[markdown file, tag], ...], "metadata": metadata.json whose eval_metrics it sets,
+                 "metadata_names": {metric: eval_metrics key (default test_mean_<metric>)}},
      "rows": {row: {"label": str, "params": int,
                     "runs": {seed: {"command", "commit", "date", "machine", ..., "cases": {case: {metric: value}}}}}}}
 
@@ -467,9 +468,9 @@ SECTION_RENDERERS = {
 
 
 def _eval_metrics(data: dict, source: str) -> dict:
-    baseline = data["baseline"]
+    baseline, names = data["baseline"], data.get("targets", {}).get("metadata_names", {})
     means = {m: round(float(case_scores(data, baseline, m)[1].mean()), 4) for m in data["metrics"]}
-    metrics = {f"test_mean_{m}": v for m, v in means.items()}
+    metrics = {names.get(m, f"test_mean_{m}"): v for m, v in means.items()}
     metrics["note"] = (
         f"{data['title']}: mean over {len(data['rows'][baseline]['runs'])} training seed(s) of "
         f"{data['rows'][baseline]['label']} ({source})"
