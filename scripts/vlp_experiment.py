@@ -45,6 +45,7 @@ import datetime
 import json
 import os
 import sys
+import time
 
 import fire
 import torch
@@ -237,13 +238,16 @@ def run(
                     "zeroshot", root, reports_dir, source,
                     ["--input_dir", f"{reports_dir}/dicom", "--output_dir", f"{root}/eval/dicom"],
                 )  # fmt: skip
+                seconds = {}
                 for step, cmd in steps.items():
                     log_dir = f"{work_dir}/data" if step.startswith("generate") else root
                     log = None if dry_run else os.path.join(REPO, log_dir, f"{step}_{source}_seed{seed}.log")
+                    start = time.perf_counter()
                     run_step(cmd, dry_run, REPO, log=log)
+                    seconds[step] = round(time.perf_counter() - start, 1)
                 if dry_run:
                     continue
-                _record(data, path, work_dir, root, name, seed, steps, class_names)
+                _record(data, path, work_dir, root, name, seed, steps, class_names, seconds)
     if dry_run or results:
         return data
     for target, text in rendered_targets(REPO, results_file()).items():
@@ -252,8 +256,11 @@ def run(
     return data
 
 
-def _record(data: dict, path: str, work_dir: str, root: str, name: str, seed: int, steps: dict, class_names: list):
-    """Read one finished run's evaluation files and add it to the results file."""
+def _record(
+    data: dict, path: str, work_dir: str, root: str, name: str, seed: int, steps: dict, class_names: list, seconds: dict
+):
+    """Read one finished run's evaluation files and add it to the results file (with each step's wall seconds; a
+    generation step that found its data written takes seconds)."""
     labels = {folder: _datalist_labels(os.path.join(REPO, work_dir, "data", folder, "datalist.json"), class_names)
               for folder in ("test", "test_shifted")}  # fmt: skip
     if labels["test"] != labels["test_shifted"]:
@@ -269,6 +276,7 @@ def _record(data: dict, path: str, work_dir: str, root: str, name: str, seed: in
         "date": datetime.date.today().isoformat(),
         "machine": f"{machine_description()}, torch {torch.__version__}",
         "bundle_commands": [show_command(cmd) for cmd in steps.values()],
+        "step_seconds": seconds,
         "summaries": {},
         "cases": {case: {} for case in cases},
     }

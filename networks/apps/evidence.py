@@ -381,13 +381,14 @@ def _per_class_table(data: dict) -> list[str]:
 
 def _calibration_table(data: dict) -> list[str]:
     """Per row and image evaluation: F1 at 0.5 and at the calibrated thresholds, calibration error before and
-    after; the validation phantoms' calibration error; grounding IoU. Mean +- sd over seeds."""
+    after; the validation phantoms' calibration error; grounding IoU (mean +- sd over seeds); training minutes (mean
+    over seeds)."""
     images = [e for e in data["evaluations"] if e != "text"]
     head = ["pretraining pairs"]
     for e in images:
         label = data["evaluations"][e]
         head += [f"{label}: F1 at 0.5", "F1 calibrated", "ECE", "ECE calibrated"]
-    head += ["validation ECE before / after", "grounding IoU"]
+    head += ["validation ECE before / after", "grounding IoU", "training minutes"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for entry in data["rows"].values():
         runs = [entry["runs"][s]["summaries"] for s in sorted(entry["runs"], key=int)]
@@ -402,6 +403,8 @@ def _calibration_table(data: dict) -> list[str]:
         before = _per_seed_text(runs, lambda r: r["validation"]["ece_before"])
         cells += [f"{before} / {_per_seed_text(runs, lambda r: r['validation']['ece_after'])}"]
         cells += [_per_seed_text(runs, lambda r: r["grounding"]["mean_iou"])]
+        minutes = [entry["runs"][s].get("step_seconds", {}).get("train", np.nan) / 60 for s in entry["runs"]]
+        cells += [f"{np.mean(minutes):.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
