@@ -75,6 +75,7 @@ __all__ = [
     "bundle_training_section",
     "classification_comparison_section",
     "vlp_comparison_section",
+    "measurement_section",
     "dumps_results",
     "rendered_targets",
 ]
@@ -462,11 +463,29 @@ def vlp_comparison_section(data: dict, source: str) -> str:
     return _comparison_section(data, "\n".join(tables), text)
 
 
+def measurement_section(data: dict, source: str) -> str:
+    """The markdown section of a one-off measurement (``"experiment": "measurement_table"``): its table as recorded
+    (``"columns"``, ``"table"``: rows of cells), its command, commit, date and machine."""
+    lines = [
+        f"### {data['title']}",
+        "",
+        "| " + " | ".join(data["columns"]) + " |",
+        "|" + "---|" * len(data["columns"]),
+        *["| " + " | ".join(str(c) for c in row) + " |" for row in data["table"]],
+        "",
+        f"`{data['command']}` (commit {data['commit'][:10]}, {data['date']}, {data['machine']}); rendered from "
+        f"`{source}` by `python scripts/render_results.py`.",
+    ]
+    lines += [f"Note: {note}" for note in data.get("notes", [])]
+    return "\n".join(lines)
+
+
 SECTION_RENDERERS = {
     "network_comparison": network_comparison_section,
     "bundle_training": bundle_training_section,
     "classification_comparison": classification_comparison_section,
     "vlp_comparison": vlp_comparison_section,
+    "measurement_table": measurement_section,
 }
 
 
