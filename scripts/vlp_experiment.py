@@ -105,7 +105,15 @@ def _header(setting: dict, class_names: list[str]) -> dict:
             "sections": [
                 [os.path.join("docs", "results.md"), "results:synthetic_cxr_vlp"],
                 [os.path.join(BUNDLE, "docs", "README.md"), "results:synthetic_cxr_vlp"],
-            ]
+            ],
+            "metadata": os.path.join(BUNDLE, "configs", "metadata.json"),
+            "metadata_row": "synthetic_convirt",  # the bundle's defaults: balanced synthetic pairs, ConVIRT
+            "metadata_names": {
+                "test": "zeroshot_mean_auc_training_renderer",
+                "test_shifted": "zeroshot_mean_auc_shifted_renderer",
+                "text": "text_zeroshot_mean_auc",
+            },
+            "metadata_note": "phantom test images drawn from held-out report findings, not clinical performance",
         },
     }
 

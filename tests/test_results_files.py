@@ -87,8 +87,10 @@ def test_vision_language_tables_rescore_auc_from_the_case_probabilities(tmp_path
         "experiment": "vlp_comparison", "title": "toy", "baseline": "a", "setting": {"num_val_cases": 5},
         "classes": ["p", "q"], "evaluations": {"test": "images", "test_shifted": "shifted", "text": "reports"},
         "labels": {"c1": "1 0", "c2": "0 1", "c3": "0 0", "c4": "1 1"},
-        "targets": {"sections": [["r.md", "results:v"]]},
+        "targets": {"sections": [["r.md", "results:v"]], "metadata": "metadata.json", "metadata_row": "b",
+                    "metadata_names": {"test": "auc_images"}, "metadata_note": "phantoms"},
     }  # fmt: skip
+    (tmp_path / "metadata.json").write_text(json.dumps({"name": "v", "eval_metrics": {}}))
     source = tmp_path / "v.json"
     results = load_results(source, **header)
     perfect = {"c1": "0.9 0.1", "c2": "0.1 0.9", "c3": "0.2 0.2", "c4": "0.8 0.8"}  # every positive ranked first
@@ -96,7 +98,11 @@ def test_vision_language_tables_rescore_auc_from_the_case_probabilities(tmp_path
     for seed in (0, 1):
         add_run(source, results, "a", seed, _vlp_run(perfect, seed), label="A")
         add_run(source, results, "b", seed, _vlp_run(tied, seed), label="B")
-    text = rendered_targets(tmp_path, "v.json")[str(tmp_path / "r.md")]
+    out = rendered_targets(tmp_path, "v.json")
+    text = out[str(tmp_path / "r.md")]
+    metrics = json.loads(out[str(tmp_path / "metadata.json")])["eval_metrics"]
+    assert metrics["auc_images"] == 0.5 and metrics["test_mean_text"] == 0.5 and "2 training seed(s) of B" in metrics[
+        "note"] and metrics["note"].endswith("; phantoms")  # fmt: skip
     assert "| A | 2 | 1.0000 +- 0.0000 | 1.0000 +- 0.0000 | 1.0000 +- 0.0000 | (baseline) |" in text
     assert "| B | 2 | 0.5000 +- 0.0000 | 0.5000 +- 0.0000 | 0.5000 +- 0.0000 | -0.5000 [-0.5000, -0.5000] worse |" in text
     assert "| A | images | 1.000 | 1.000 |" in text and "| B | reports | 0.500 | 0.500 |" in text

@@ -18,7 +18,8 @@ A results file (JSON)::
      "metrics": {name: {"label": str, "higher_is_better": bool}},
       "failed": {"row seed k": error},
      "targets": {"sections": [[markdown file, tag], ...], "metadata": metadata.json whose eval_metrics it sets,
-                 "metadata_names": {metric: eval_metrics key (default test_mean_<metric>)}},
+                 "metadata_names": {metric: eval_metrics key (default test_mean_<metric>)},
+                 "metadata_row": the row the bundle's defaults train (default: the baseline), "metadata_note": str},
      "rows": {row: {"label": str, "params": int,
                     "runs": {seed: {"command", "commit", "date", "machine", ..., "cases": {case: {metric: value}}}}}}}
 
@@ -490,13 +491,20 @@ SECTION_RENDERERS = {
 
 
 def _eval_metrics(data: dict, source: str) -> dict:
-    baseline, names = data["baseline"], data.get("targets", {}).get("metadata_names", {})
-    means = {m: round(float(case_scores(data, baseline, m)[1].mean()), 4) for m in data["metrics"]}
+    """A bundle's ``eval_metrics``: the mean over seeds of each metric of the row the bundle's defaults train
+    (``targets.metadata_row``, default the baseline), under the bundle's names (``targets.metadata_names``)."""
+    targets = data.get("targets", {})
+    row, names = targets.get("metadata_row", data["baseline"]), targets.get("metadata_names", {})
+    if data.get("experiment") == "vlp_comparison":  # class-mean AUC per evaluation
+        aucs = {e: np.nanmean(_class_aucs(*_vlp_arrays(data, row, e)), axis=1) for e in data["evaluations"]}
+        means = {e: round(float(v.mean()), 4) for e, v in aucs.items()}
+    else:
+        means = {m: round(float(case_scores(data, row, m)[1].mean()), 4) for m in data["metrics"]}
     metrics = {names.get(m, f"test_mean_{m}"): v for m, v in means.items()}
-    metrics["note"] = (
-        f"{data['title']}: mean over {len(data['rows'][baseline]['runs'])} training seed(s) of "
-        f"{data['rows'][baseline]['label']} ({source})"
-    )
+    note = f"{data['title']}: mean over {len(data['rows'][row]['runs'])} training seed(s) of "
+    metrics["note"] = note + f"{data['rows'][row]['label']} ({source})"
+    if "metadata_note" in targets:
+        metrics["note"] += f"; {targets['metadata_note']}"
     return metrics
 
 
@@ -515,7 +523,7 @@ def rendered_targets(root: str | os.PathLike, source: str) -> dict[str, str]:
         doc = out.get(full) or (open(full).read() if os.path.isfile(full) else "")
         out[full] = with_section(doc, tag, section)
     meta_file = data.get("targets", {}).get("metadata")
-    if meta_file and data["baseline"] in data["rows"]:
+    if meta_file and data.get("targets", {}).get("metadata_row", data["baseline"]) in data["rows"]:
         full = os.path.join(root, meta_file)
         with open(full) as f:
             meta = json.load(f)
