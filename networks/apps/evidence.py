@@ -474,7 +474,8 @@ def measurement_section(data: dict, source: str) -> str:
         "|" + "---|" * len(data["columns"]),
         *["| " + " | ".join(str(c) for c in row) + " |" for row in data["table"]],
         "",
-        f"`{data['command']}` (commit {data['commit'][:10]}, {data['date']}, {data['machine']}); rendered from "
+        f"`{data['command']}` (commit {data['commit'][:10]}{'+uncommitted' * data['commit'].endswith('+uncommitted')}, "
+        f"{data['date']}, {data['machine']}); rendered from "
         f"`{source}` by `python scripts/render_results.py`.",
     ]
     lines += [f"Note: {note}" for note in data.get("notes", [])]
