@@ -10,49 +10,113 @@
 # limitations under the License.
 
 """
-FLOPs of SwinUMamba / SwinUMambaD at a given input size, counted the way VMamba and the Swin-UMamba paper do.
+FLOPs of SwinUMamba / SwinUMambaD at a given input size, counted the way VMamba and the Swin-UMamba paper do
+(docs/flops.md, rendered from ``docs/results/flops.json``).
 
 Convolutions, linear layers and matmuls are counted by ``torch.utils.flop_counter.FlopCounterMode`` (which counts
 2 FLOPs per multiply-add) and halved to multiply-accumulates, the unit fvcore reports and the paper quotes as
 "FLOPs"; the selective scans, opaque to the counter, are replaced by a stand-in returning zeros and counted
 analytically with VMamba's formula 9*B*L*D*N + B*D*L (``flops_selective_scan_fn``, with D, without z). The stand-in
-makes the count fast (no scan is run); the scan's cost does not depend on its values.
+makes the count fast (no scan is run); the scan's cost does not depend on its values. With ``--fvcore`` (needs
+``pip install fvcore``) the same forward is also counted by fvcore's ``FlopCountAnalysis`` (default handles), the
+counter VMamba uses.
 
-    python benchmarks/flops.py                    # both nets at 320x320, 1 channel, 14 classes
-    python benchmarks/flops.py --size=256 --out_channels=4
+    python benchmarks/flops.py --fvcore True      # both nets at 320x320, 1 channel, 14 classes; writes the file
+    python benchmarks/flops.py --size=256 --out_channels=4 --write False
 """
 
 from __future__ import annotations
 
-import time
+import datetime
+import os
+import sys
+from unittest import mock
 
 import fire
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
+import networks.blocks.ss2d as ss2d_module
+from networks.apps.evidence import dumps_results, git_commit, machine_description, rendered_targets
+from networks.data.file_io import write_bytes_atomic
 from networks.nets import SwinUMamba, SwinUMambaD
 from networks.nets.cost import count_flops
 
 __all__ = ["main"]
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SOURCE = os.path.join("docs", "results", "flops.json")
 PAPER_GFLOPS = {"SwinUMamba": 58.4, "SwinUMambaD": 15.0}
+# SwinUMamba's blocks the paper's first version did not have: the original's encoder5 (384->768 residual block at
+# 1/16) and decoder6 (768 up block), ``skips.4`` and ``up_blocks.0`` here
+LATER_BLOCKS = ("skips.4", "up_blocks.0")
 
 
-def main(size: int = 320, in_channels: int = 1, out_channels: int = 14) -> None:
-    """Print the GFLOPs (fvcore/VMamba convention: multiply-adds) of both nets next to the paper's."""
-    results = {}
+def _module_macs(net: torch.nn.Module, shape: tuple[int, ...], prefixes: tuple[str, ...]) -> int:
+    """Multiply-adds of the submodules named by ``prefixes`` (FlopCounterMode's per-module counts)."""
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), mock.patch.object(ss2d_module, "selective_scan_2d", lambda x, *a, **k: torch.zeros_like(x)):
+        with counter:
+            net.eval()(torch.zeros(shape))
+    counts = counter.get_flop_counts()
+    name = type(net).__name__
+    return sum(sum(counts.get(f"{name}.{p}", {}).values()) for p in prefixes) // 2
+
+
+def _fvcore_macs(net: torch.nn.Module, shape: tuple[int, ...]) -> int:
+    """fvcore's count (multiply-adds, default handles) of the forward with the scans replaced by the stand-in."""
+    try:
+        from fvcore.nn import FlopCountAnalysis
+    except ImportError as err:
+        raise ImportError("--fvcore needs fvcore: pip install fvcore") from err
+    with torch.no_grad(), mock.patch.object(ss2d_module, "selective_scan_2d", lambda x, *a, **k: torch.zeros_like(x)):
+        analysis = FlopCountAnalysis(net.eval(), torch.zeros(shape))
+        analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        return int(analysis.total())
+
+
+def main(size: int = 320, in_channels: int = 1, out_channels: int = 14, fvcore: bool = False, write: bool = True):
+    """Count both nets, print the GFLOPs (multiply-adds) next to the paper's and (``write``) record and render them."""
+    shape = (1, in_channels, size, size)
+    table = []
     for cls in (SwinUMamba, SwinUMambaD):
         torch.manual_seed(0)
         net = cls(spatial_dims=2, in_channels=in_channels, out_channels=out_channels)
-        start = time.perf_counter()
-        counts = count_flops(net, (1, in_channels, size, size))
-        name = cls.__name__
-        results[name] = {k: v / 1e9 for k, v in counts.items()}
-        print(
-            f"{name}: {results[name]['total']:.2f} GFLOPs at {size}x{size} (conv/linear {results[name]['macs']:.2f} G "
-            f"multiply-adds + selective scan {results[name]['scan']:.2f} G); paper: {PAPER_GFLOPS[name]} G "
-            f"[counted in {time.perf_counter() - start:.1f} s]"
-        )
+        name, g = cls.__name__, {k: v / 1e9 for k, v in count_flops(net, shape).items()}
+        row = [name, f"{sum(p.numel() for p in net.parameters()) / 1e6:.1f}", f"{g['macs']:.2f}", f"{g['scan']:.2f}",
+               f"**{g['total']:.2f}**", str(PAPER_GFLOPS[name])]  # fmt: skip
+        if fvcore:
+            fv = _fvcore_macs(net, shape) / 1e9
+            row += [f"{fv:.2f}", f"{fv + g['scan']:.2f}"]
+        table.append(row)
+        print(" | ".join(row), flush=True)
+        if cls is SwinUMamba:
+            later = _module_macs(net, shape, LATER_BLOCKS) / 1e9
+            row = [f"{name} without encoder5 and decoder6 (the paper's first version, by subtraction)", "",
+                   f"{g['macs'] - later:.2f}", f"{g['scan']:.2f}", f"{g['total'] - later:.2f}",
+                   str(PAPER_GFLOPS[name])] + ["", ""] * fvcore  # fmt: skip
+            table.append(row)
+            print(" | ".join(row), flush=True)
+    if not write:
+        return
+    columns = ["net", "params (M)", "conv/linear/matmul (G)", "selective scans (G, VMamba formula)", "total (G)",
+               "paper (G)"] + ["fvcore, no scans (G)", "fvcore + scans (G)"] * fvcore  # fmt: skip
+    data = {
+        "experiment": "measurement_table",
+        "title": f"FLOPs (multiply-adds) at {size}x{size}, {in_channels} input channel(s), {out_channels} classes, "
+        "batch 1",
+        "columns": columns,
+        "table": table,
+        "command": "python benchmarks/flops.py " + " ".join(sys.argv[1:]),
+        "commit": git_commit(REPO),
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{machine_description()}, torch {torch.__version__}",
+        "targets": {"sections": [[os.path.join("docs", "flops.md"), "results:flops"]]},
+    }
+    write_bytes_atomic(os.path.join(REPO, SOURCE), dumps_results(data).encode())
+    for target, text in rendered_targets(REPO, SOURCE).items():
+        write_bytes_atomic(target, text.encode())
 
 
 if __name__ == "__main__":
-    fire.Fire(main)
+    fire.Fire(main, serialize=lambda _: None)
