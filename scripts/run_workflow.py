@@ -43,7 +43,7 @@ import fire
 from networks.apps.steps import SMALL_SWIN_UMAMBA, run_step, show_command
 from networks.data.file_io import write_json_atomic
 
-__all__ = ["DATASETS", "Workflow", "run", "compare", "default", "publish"]
+__all__ = ["DATASETS", "Workflow", "run", "compare", "converge", "default", "publish"]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NETWORKS_DIR = os.path.join("networks", "configs", "network_def")  # shipped with the package
@@ -531,6 +531,107 @@ def default(dataset: str, seeds: str | list[int] = "0,1,2", results: str | None 
     return publish(dataset, bundle_training_file(dataset))
 
 
+def convergence_file(dataset: str) -> str:
+    return os.path.join("docs", "results", f"network_convergence_{DATASETS[dataset][1]}.json")
+
+
+def converge(
+    dataset: str,
+    networks: str | list[str] = tuple(NETWORK_NAMES),
+    seeds: str | list[int] = "0,1,2",
+    small: bool = True,
+    results: str | None = None,
+    dry_run: bool = False,
+    skip_prepare: bool = False,
+    out_root: str = os.path.join("runs", "converge"),
+    overrides: str | None = None,
+) -> dict:
+    """
+    Train every network with the bundle's own recipe (its epochs, schedule, patches, batch and validation every
+    epoch; only the network changes) and evaluate the model each run selects (best validation Dice) on the test
+    split. Each finished run goes into ``docs/results/network_convergence_<data>.json`` at once, with its per-case
+    test scores, its validation curve (read back from the run's TensorBoard events), commands, commit, date and
+    machine; a run already there is skipped and an interrupted training resumes from its last checkpoint. The
+    curves of all runs are drawn into ``docs/results/network_convergence_<data>.png``.
+
+    Args:
+        dataset: ``nuclei`` or ``brain``.
+        networks: names of ``networks/configs/network_def/*.json`` fragments; the first is the baseline row.
+        seeds: training seeds (``"0,1,2"``).
+        small: Swin-UMamba(-D) at the reduced width of the nuclei bundle's default (``SMALL_SWIN_UMAMBA``), so that
+            80 epochs fit a CPU session; the other networks at their fragments' widths.
+        results: results file to record into instead of the committed one (not rendered).
+        dry_run: print the commands only.
+        skip_prepare: do not run ``networks.apps.prepare_data``.
+        out_root: each run trains in ``<out_root>/<dataset>/<network>/seed<k>``.
+        overrides: extra ``--id value`` arguments of every bundle command (e.g. a short schedule for a check); they
+            change the recipe, so they need ``results``.
+    """
+    from networks.apps.curves import plot_curves, scalar_curve
+    from networks.apps.evidence import add_run, git_commit, load_results, machine_description, parse_seeds
+
+    networks = [networks] if isinstance(networks, str) else list(networks)
+    if overrides and not results:
+        raise ValueError("--overrides change the recipe: record the runs with --results FILE")
+    if not skip_prepare:
+        run_step(Workflow(dataset).prepare_cmd(), dry_run, cwd=REPO)
+    path = os.path.abspath(results) if results else os.path.join(REPO, convergence_file(dataset))
+    data = load_results(path, **_convergence_header(dataset, networks, small))
+    for seed in parse_seeds(seeds):  # seed by seed: an interrupted run leaves every network with as many seeds
+        for net in networks:
+            if str(seed) in data["rows"].get(net, {}).get("runs", {}):
+                continue
+            out_dir = os.path.join(out_root, dataset, net, f"seed{seed}")
+            wf = Workflow(dataset, network=net, out_dir=out_dir, seed=seed, small=small, overrides=overrides,
+                          bundle_defaults=True)  # fmt: skip
+            train = wf.train_cmd()
+            if not dry_run and os.path.isfile(os.path.join(REPO, wf.last_checkpoint)):
+                train += ["--resume", "True"]
+            logs = {s: None if dry_run else os.path.join(REPO, out_dir, f"{s}.log") for s in ("train", "evaluate")}
+            run_step(train, dry_run, REPO, log=logs["train"], env=wf.env)
+            run_step(wf.evaluate_cmd(), dry_run, REPO, log=logs["evaluate"], env=wf.env)
+            if dry_run:
+                continue
+            command = f"python scripts/run_workflow.py converge {dataset} --networks {net} --seeds {seed}"
+            command += ("" if small else " --small False") + (
+                f" --overrides={shlex.quote(overrides)}" if overrides else ""
+            )
+            bundle_commands = [show_command(c) for c in (wf.train_cmd(), wf.evaluate_cmd())]
+            run = {"command": command, "bundle_commands": bundle_commands, "commit": git_commit(REPO),
+                   "date": datetime.date.today().isoformat(), "machine": machine_description(),
+                   **_training_line(logs["train"]),
+                   "validation_curve": scalar_curve(os.path.join(REPO, wf.eval_dir), "val_mean_dice"),
+                   "cases": wf.case_scores()}  # fmt: skip
+            data["figure"] = os.path.splitext(os.path.relpath(path, REPO))[0] + ".png"
+            add_run(path, data, net, seed, run, label=NETWORK_NAMES.get(net, net), params=count_parameters(wf))
+            curves = {e["label"]: [r["validation_curve"] for r in e["runs"].values()] for e in data["rows"].values()}
+            plot_curves(curves, os.path.join(REPO, data["figure"]), data["title"], "validation Dice")
+            print(_metrics_line(dataset, wf.summary()), flush=True)
+    if dry_run or results:
+        return {}
+    return publish(dataset, convergence_file(dataset))
+
+
+def _convergence_header(dataset: str, networks: list[str], small: bool) -> dict:
+    with open(os.path.join(REPO, Workflow(dataset).bundle, "configs", "train.json")) as f:
+        epochs = json.load(f)["epochs"]
+    width = "Swin-UMamba(-D) at reduced width (SMALL_SWIN_UMAMBA)" if small else "every network at full width"
+    return {
+        "experiment": "network_convergence",
+        "title": f"{DATASETS[dataset][1]} test split, every network trained with the bundle's recipe "
+        f"({epochs} epochs)",
+        "baseline": networks[0],
+        "setting": {"recipe": "bundle defaults", "epochs": epochs, "small": small},
+        "metrics": SEGMENTATION_METRICS,
+        "notes": [
+            f"One recipe for every row: the bundle's default training ({epochs} epochs, its schedule, patches, batch "
+            f"and validation every epoch) with only the network fragment changed; {width}; SwinUNETR is MONAI's v2 "
+            "with feature_size 24 (networks/configs/network_def/swinunetr.json)."
+        ],
+        "targets": {"sections": _sections(dataset, f"converged:{dataset}")},
+    }
+
+
 def _default_label(dataset: str) -> str:
     return f"{DATASETS[dataset][0]} default training"
 
@@ -572,4 +673,5 @@ if __name__ == "__main__":
         return command
 
     commands = {"nuclei": _cli(run, "nuclei"), "brain": _cli(run, "brain")}
-    fire.Fire({**commands, "compare": _cli(compare), "default": _cli(default), "publish": _cli(publish)})
+    fire.Fire({**commands, "compare": _cli(compare), "converge": _cli(converge), "default": _cli(default),
+               "publish": _cli(publish)})  # fmt: skip

@@ -108,3 +108,24 @@ def test_vision_language_tables_rescore_auc_from_the_case_probabilities(tmp_path
     assert "| A | images | 1.000 | 1.000 |" in text and "| B | reports | 0.500 | 0.500 |" in text
     assert "| A | 0.80 -> 0.10 | 0.60 -> 0.70 | 0: q; 1: q |" in text
     assert "4 test cases (held-out IU reports; positives: p 2, q 2)" in text
+
+
+def test_converged_comparison_shows_best_epochs_and_how_flat_the_curves_end(tmp_path):
+    header = {
+        "experiment": "network_convergence", "title": "toy", "baseline": "a", "setting": {},
+        "metrics": {"dice": {"label": "Dice", "higher_is_better": True}}, "figure": "docs/curves.png",
+        "targets": {"sections": [["r.md", "results:c"]]},
+    }  # fmt: skip
+    results = load_results(tmp_path / "c.json", **header)
+    flat, rising = [[e, 0.8] for e in range(1, 21)], [[e, e / 100] for e in range(1, 21)]
+    for seed in (0, 1):
+        run = {**_run({"c1": {"dice": 0.8}, "c2": {"dice": 0.6}}, seed), "validation_curve": flat,
+               "best_validation": 0.8, "best_epoch": 3 + seed, "training_wall_s": 600}  # fmt: skip
+        add_run(tmp_path / "c.json", results, "a", seed, run, label="A", params=2_000_000)
+    run = {**_run({"c1": {"dice": 0.5}, "c2": {"dice": 0.4}}, 0), "validation_curve": rising,
+           "best_validation": 0.2, "best_epoch": 20, "training_wall_s": 90}  # fmt: skip
+    add_run(tmp_path / "c.json", results, "b", 0, run, label="B", params=1_000_000)
+    text = rendered_targets(tmp_path, "c.json")[str(tmp_path / "r.md")]
+    assert "| A | 2 | 0.7000 +- 0.0000 | (baseline) | 2.00 M | 0.800 @ 3/0.800 @ 4 | +0.000 | 10.0 |" in text
+    assert "| B | 1 | 0.4500 | -0.2500 [" in text and "| 1.00 M | 0.200 @ 20 | +0.100 | 1.5 |" in text
+    assert "Curves: `docs/curves.png`" in text

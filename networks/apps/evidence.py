@@ -33,6 +33,11 @@ A classifier comparison (``"experiment": "classification_comparison"``) scores i
 each split's ``macro_f1``, ``errors`` and ``homologue_swaps``, its rows ``params`` and ``macs``; it renders
 :func:`classification_comparison_section`.
 
+Networks trained to a plateau with one recipe (``"experiment": "network_convergence"``) are rows of per-case test
+scores like a network comparison; their runs also hold ``validation_curve`` ([[epoch, validation Dice], ...]),
+``best_validation``/``best_epoch`` and ``training_wall_s``, and the file a ``figure`` of the curves; it renders
+:func:`network_convergence_section`.
+
 A vision-language comparison (``"experiment": "vlp_comparison"``) scores multi-label zero-shot probabilities on several
 evaluations of the same test cases (``"evaluations"``: {name: label}); ``"labels"`` holds each case's 0/1 truth over
 ``"classes"`` as space-separated text, and a run's cases hold per evaluation the probabilities in the same form (one
@@ -73,6 +78,7 @@ __all__ = [
     "case_scores",
     "comparison_table",
     "network_comparison_section",
+    "network_convergence_section",
     "bundle_training_section",
     "classification_comparison_section",
     "vlp_comparison_section",
@@ -207,6 +213,36 @@ def network_comparison_section(data: dict, source: str) -> str:
         f"`{source}` by `python scripts/render_results.py`. Commands (one per run, from the repository root):"
     )
     return _comparison_section(data, table, text)
+
+
+def network_convergence_section(data: dict, source: str) -> str:
+    """The markdown section of networks trained to a plateau with one recipe: test scores with intervals against
+    the baseline row, each run's best validation score and epoch, how flat each validation curve ends, training
+    time, and the figure of the curves."""
+    from networks.apps.curves import end_slope
+
+    view = {**data, "rows": {}}
+    for name, entry in data["rows"].items():
+        runs = [entry["runs"][s] for s in sorted(entry["runs"], key=int)]
+        slopes = np.array([end_slope(r["validation_curve"]) for r in runs])
+        view["rows"][name] = {
+            **entry,
+            "params_m": f"{entry.get('params', 0) / 1e6:.2f} M",
+            "best": "/".join(f"{r['best_validation']:.3f} @ {r['best_epoch']}" for r in runs),
+            "end": f"{np.nanmean(slopes):+.3f}" if np.isfinite(slopes).any() else "-",
+            "minutes": f"{np.mean([r['training_wall_s'] for r in runs]) / 60:.1f}",
+        }
+    extra = {"params_m": "params", "best": "best validation Dice @ epoch (per seed)",
+             "end": "validation Dice, last 10 epochs - the 10 before", "minutes": "training minutes"}  # fmt: skip
+    text = (
+        "Dice and NSD of the model each run selects (best validation Dice): per training seed the mean over the test "
+        "cases, then mean +- sd over seeds; the interval of the difference resamples test cases (paired) and seeds; "
+        '"better" only where it excludes 0. The last-10-epochs column is the mean validation Dice of the last 10 '
+        "epochs minus that of the 10 before, averaged over seeds: near 0 where the curve has flattened. "
+        f"Curves: `{data.get('figure', '')}`. Rendered from `{source}` by `python scripts/render_results.py`. "
+        "Commands (one per run, from the repository root):"
+    )
+    return _comparison_section(data, comparison_table(view, extra), text)
 
 
 def _comparison_section(data: dict, table: str, text: str) -> str:
@@ -488,6 +524,7 @@ SECTION_RENDERERS = {
     "classification_comparison": classification_comparison_section,
     "vlp_comparison": vlp_comparison_section,
     "measurement_table": measurement_section,
+    "network_convergence": network_convergence_section,
 }
 
 
