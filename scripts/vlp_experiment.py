@@ -67,6 +67,10 @@ EVALUATIONS = {
 }
 
 
+# the experiment's settings as ``run`` defaults them (a recorded command names only the ones that differ)
+DEFAULTS = {"num_pairs": 1000, "epochs": 8, "batch_size": 32, "num_test_cases": None, "num_val_cases": 800}
+
+
 def results_file() -> str:
     return os.path.join("docs", "results", "vlp_synthetic_cxr.json")
 
@@ -255,7 +259,13 @@ def run(
                     seconds[step] = round(time.perf_counter() - start, 1)
                 if dry_run:
                     continue
-                _record(data, path, work_dir, root, name, seed, steps, class_names, seconds)
+                options = {"num_pairs": num_pairs, "epochs": epochs, "batch_size": batch_size,
+                           "num_test_cases": num_test_cases, "num_val_cases": num_val_cases}  # fmt: skip
+                command = f"python scripts/vlp_experiment.py run --seeds {seed} --sources {source} --losses {loss} "
+                command += f"--work_dir {work_dir}" + "".join(
+                    f" --{k} {v}" for k, v in options.items() if v != DEFAULTS[k]
+                )  # the options that differ from the defaults, so that the command reproduces the run
+                _record(data, path, work_dir, root, name, seed, steps, class_names, seconds, command)
     if dry_run or results:
         return data
     for target, text in rendered_targets(REPO, results_file()).items():
@@ -265,7 +275,16 @@ def run(
 
 
 def _record(
-    data: dict, path: str, work_dir: str, root: str, name: str, seed: int, steps: dict, class_names: list, seconds: dict
+    data: dict,
+    path: str,
+    work_dir: str,
+    root: str,
+    name: str,
+    seed: int,
+    steps: dict,
+    class_names: list,
+    seconds: dict,
+    command: str,
 ):
     """Read one finished run's evaluation files and add it to the results file (with each step's wall seconds; a
     generation step that found its data written takes seconds)."""
@@ -278,8 +297,7 @@ def _record(
     data["labels"] = labels["test"]
     cases = list(labels["test"])
     record = {
-        "command": f"python scripts/vlp_experiment.py run --seeds {seed} --sources {name.split('_')[0]} "
-        f"--losses {name.split('_', 1)[1]} --work_dir {work_dir}",
+        "command": command,
         "commit": git_commit(REPO),
         "date": datetime.date.today().isoformat(),
         "machine": f"{machine_description()}, torch {torch.__version__}",

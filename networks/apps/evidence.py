@@ -228,9 +228,9 @@ def network_convergence_section(data: dict, source: str) -> str:
         view["rows"][name] = {
             **entry,
             "params_m": f"{entry.get('params', 0) / 1e6:.2f} M",
-            "best": "/".join(f"{r['best_validation']:.3f} @ {r['best_epoch']}" for r in runs),
+            "best": "/".join(f"{r.get('best_validation', np.nan):.3f} @ {r.get('best_epoch')}" for r in runs),
             "end": f"{np.nanmean(slopes):+.3f}" if np.isfinite(slopes).any() else "-",
-            "minutes": f"{np.mean([r['training_wall_s'] for r in runs]) / 60:.1f}",
+            "minutes": f"{np.mean([r.get('training_wall_s', np.nan) for r in runs]) / 60:.1f}",
         }
     extra = {"params_m": "params", "best": "best validation Dice @ epoch (per seed)",
              "end": "validation Dice, last 10 epochs - the 10 before", "minutes": "training minutes"}  # fmt: skip
@@ -387,7 +387,7 @@ def _class_aucs(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def _auc_table(data: dict) -> list[str]:
     """Class-mean AUC per row and evaluation, mean +- sd over seeds, with the interval against the baseline row."""
     baseline, evaluations = data["baseline"], data["evaluations"]
-    base_label = data["rows"][baseline]["label"]
+    base_label = data["rows"].get(baseline, {}).get("label", baseline)
     head = ["pretraining pairs", "seeds", *[f"AUC, {label}" for label in evaluations.values()]]
     head += [f"{label}: - {base_label} [95% interval]" for label in evaluations.values()]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -396,8 +396,8 @@ def _auc_table(data: dict) -> list[str]:
         for evaluation in evaluations:
             probs, labels = _vlp_arrays(data, row, evaluation)
             cells.append(_spread_text(np.nanmean(_class_aucs(probs, labels), axis=1)))
-            if row == baseline:
-                diffs.append("(baseline)")
+            if row == baseline or baseline not in data["rows"]:
+                diffs.append("(baseline)" if row == baseline else "(no baseline run)")
                 continue
             diff, low, high = paired_bootstrap_auc_interval(probs, _vlp_arrays(data, baseline, evaluation)[0], labels)
             diffs.append(f"{diff:+.4f} [{low:+.4f}, {high:+.4f}] {verdict(low, high)}")
@@ -434,9 +434,9 @@ def _calibration_table(data: dict) -> list[str]:
         for e in images:
             cells += [
                 _per_seed_text(runs, lambda r: r[e]["mean_f1"]),
-                _per_seed_text(runs, lambda r: r[e]["calibrated"]["mean_f1"]),
+                _per_seed_text(runs, lambda r: r[e].get("calibrated", {}).get("mean_f1", np.nan)),
                 _per_seed_text(runs, lambda r: r[e]["ece"]),
-                _per_seed_text(runs, lambda r: r[e]["calibrated"]["ece"]),
+                _per_seed_text(runs, lambda r: r[e].get("calibrated", {}).get("ece", np.nan)),
             ]
         before = _per_seed_text(runs, lambda r: r["validation"]["ece_before"])
         cells += [f"{before} / {_per_seed_text(runs, lambda r: r['validation']['ece_after'])}"]
@@ -457,7 +457,7 @@ def _radiograph_table(data: dict) -> list[str]:
         cells = [entry["label"]]
         for c in data["classes"]:
             raw = np.mean([d["probabilities"][c] for d in dicoms])
-            calibrated = np.mean([d["calibrated"][c] for d in dicoms])
+            calibrated = np.mean([d.get("calibrated", {}).get(c, np.nan) for d in dicoms])
             cells.append(f"{raw:.2f} -> {calibrated:.2f}")
         seeds = sorted(entry["runs"], key=int)
         cells.append("; ".join(f"{s}: {d.get('present', '').replace('; ', ', ')}" for s, d in zip(seeds, dicoms)))

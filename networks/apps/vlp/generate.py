@@ -139,7 +139,8 @@ class PairDatasetGenerator:
         test_style: renderer style of the test images (a name of ``RENDER_STYLES``): ``"training"``, or
             ``"shifted"`` for a test set in a setting no pair is drawn in.
         val_dir: where the validation phantoms go, on which zero-shot calibration is fitted (``None``: not written).
-        num_val_cases: number of validation phantoms.
+        num_val_cases: number of validation phantoms; with ``val_dir``, their reports (the last training-split ones)
+            are held out of the pairs and of the synthetic reports' sentence bank.
         image_size: side of the default phantom images.
         report_generator: default :py:class:`SentenceBankReportGenerator` over the training reports.
         image_generator: default :py:class:`PhantomCXRGenerator`.
@@ -191,7 +192,12 @@ class PairDatasetGenerator:
         self.num_val_cases = int(num_val_cases)
         self.source, self.num_pairs, self.seed, self.image_size = source, int(num_pairs), int(seed), int(image_size)
         self.extractor = EntityExtractor()
-        self.train_reports = [r for r in self.reports if r["split"] == "train" and report_text(r)]
+        train = [r for r in self.reports if r["split"] == "train" and report_text(r)]
+        # the validation phantoms' reports (the last ones) are held out of the pairs and of the sentence bank, so that
+        # what calibration is fitted on was not trained on by any source
+        held_out = self.num_val_cases if self.val_dir is not None else 0
+        self.validation_reports = train[len(train) - held_out :] if held_out else []
+        self.train_reports = train[: len(train) - held_out]
         self._report_generator = report_generator
         self.image_generator = image_generator or PhantomCXRGenerator(image_size, self.extractor)
         self.phantom = PhantomCXRGenerator(image_size, self.extractor)  # real-distribution and validation images
@@ -217,6 +223,7 @@ class PairDatasetGenerator:
             "source": self.source,
             "num_pairs": self.num_pairs,
             "seed": self.seed,
+            "held_out_for_validation": len(self.validation_reports),
             "image_size": self.image_size,
             "reports_sha256": self.reports_sha256,
             "report_generator": (
@@ -415,11 +422,11 @@ class PairDatasetGenerator:
 
     def write_validation_set(self) -> Path | None:
         """Write the validation phantoms once (what calibration is fitted on): the last ``num_val_cases``
-        training-split reports, images from their MeSH findings in the training style, with their own seed."""
+        training-split reports (held out of the pairs), images from their MeSH findings in the training style, with
+        their own seed."""
         if self.val_dir is None:
             return None
-        reports = [r for r in self.reports if r["split"] == "train" and report_text(r)][-self.num_val_cases :]
-        return self._write_eval_set(Path(self.val_dir), reports, VALIDATION_SET_SEED, self.phantom)
+        return self._write_eval_set(Path(self.val_dir), self.validation_reports, VALIDATION_SET_SEED, self.phantom)
 
     def run(self) -> Path:
         """The bundle's ``generate`` workflow: the test and validation sets (once), then the pairs."""
