@@ -59,8 +59,11 @@ def _module_macs(net: torch.nn.Module, shape: tuple[int, ...], prefixes: tuple[s
         with counter:
             net.eval()(torch.zeros(shape))
     counts = counter.get_flop_counts()
-    name = type(net).__name__
-    return sum(sum(counts.get(f"{name}.{p}", {}).values()) for p in prefixes) // 2
+    names = [f"{type(net).__name__}.{p}" for p in prefixes]
+    missing = [n for n in names if n not in counts]
+    if missing:  # a renamed module would otherwise count as 0
+        raise KeyError(f"no multiply-adds counted under {missing}; modules counted: {sorted(counts)[:20]}")
+    return sum(sum(counts[n].values()) for n in names) // 2
 
 
 def _fvcore_macs(net: torch.nn.Module, shape: tuple[int, ...]) -> int:

@@ -27,6 +27,7 @@ Usage (repository root)::
 from __future__ import annotations
 
 import datetime
+import importlib
 import importlib.util
 import os
 import subprocess
@@ -40,6 +41,8 @@ import torch
 from networks.apps.evidence import dumps_results, git_commit, machine_description, rendered_targets
 from networks.data.file_io import write_bytes_atomic
 from networks.nets import SwinUMamba, SwinUMambaD, load_original_checkpoint
+
+__all__ = ["compare", "main"]
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE = os.path.join("docs", "results", "parity_original.json")
@@ -105,7 +108,7 @@ def _original_models(original_dir: str, out_channels: int) -> dict:
     decoder = dict(num_classes=out_channels, deep_supervision=True, features_per_stage=[96, 192, 384, 768],
                    drop_path_rate=0.2, d_state=16)  # fmt: skip
     swin_d = d.SwinUMambaD(vss, decoder)
-    swin_d.apply(sys.modules["nnunetv2.utilities.network_initialization"].InitWeights_He(1e-2))
+    swin_d.apply(importlib.import_module("nnunetv2.utilities.network_initialization").InitWeights_He(1e-2))
     return {"SwinUMamba": swin, "SwinUMambaD": swin_d}
 
 
@@ -154,8 +157,13 @@ def compare(original, ours, sizes: list[tuple[int, int]], seed: int = 0) -> list
 def main(original_dir: str, sizes: str = "64x64,64x96", out_channels: int = 14, seed: int = 0) -> dict:
     """Compare both networks with the original at each input size; write the results file and render it."""
     torch.manual_seed(seed)
+    with tempfile.TemporaryDirectory(prefix="swin_umamba_stand_ins_") as stubs:
+        return _run_with_stand_ins(original_dir, stubs, sizes, out_channels, seed)
+
+
+def _run_with_stand_ins(original_dir: str, stubs: str, sizes: str, out_channels: int, seed: int) -> dict:
+    """``main`` with the stand-ins written into ``stubs`` and importable (first on ``sys.path``)."""
     sizes_hw = [tuple(int(v) for v in s.split("x")) for s in sizes.split(",")]
-    stubs = tempfile.mkdtemp(prefix="swin_umamba_stand_ins_")
     for path, source in STAND_INS.items():
         os.makedirs(os.path.join(stubs, os.path.dirname(path)), exist_ok=True)
         with open(os.path.join(stubs, path), "w") as f:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import glob
 import json
 import os
 import re
@@ -543,7 +544,7 @@ def converge(
     results: str | None = None,
     dry_run: bool = False,
     skip_prepare: bool = False,
-    out_root: str = os.path.join("runs", "converge"),
+    out_root: str | None = None,
     overrides: str | None = None,
 ) -> dict:
     """
@@ -563,7 +564,8 @@ def converge(
         results: results file to record into instead of the committed one (not rendered).
         dry_run: print the commands only.
         skip_prepare: do not run ``networks.apps.prepare_data``.
-        out_root: each run trains in ``<out_root>/<dataset>/<network>/seed<k>``.
+        out_root: each run trains in ``<out_root>/<dataset>/<network>/seed<k>`` (default ``runs/converge``, or
+            ``runs/converge_<results file name>`` with ``results``, so that a check never resumes into the real runs).
         overrides: extra ``--id value`` arguments of every bundle command (e.g. a short schedule for a check); they
             change the recipe, so they need ``results``.
     """
@@ -577,6 +579,10 @@ def converge(
         run_step(Workflow(dataset).prepare_cmd(), dry_run, cwd=REPO)
     path = os.path.abspath(results) if results else os.path.join(REPO, convergence_file(dataset))
     data = load_results(path, **_convergence_header(dataset, networks, small))
+    if out_root is None:
+        out_root = os.path.join(
+            "runs", "converge" + (f"_{os.path.splitext(os.path.basename(path))[0]}" if results else "")
+        )
     for seed in parse_seeds(seeds):  # seed by seed: an interrupted run leaves every network with as many seeds
         for net in networks:
             if str(seed) in data["rows"].get(net, {}).get("runs", {}):
@@ -584,14 +590,22 @@ def converge(
             out_dir = os.path.join(out_root, dataset, net, f"seed{seed}")
             wf = Workflow(dataset, network=net, out_dir=out_dir, seed=seed, small=small, overrides=overrides,
                           bundle_defaults=True)  # fmt: skip
-            train = wf.train_cmd()
-            if not dry_run and os.path.isfile(os.path.join(REPO, wf.last_checkpoint)):
-                train += ["--resume", "True"]
             logs = {s: None if dry_run else os.path.join(REPO, out_dir, f"{s}.log") for s in ("train", "evaluate")}
-            run_step(train, dry_run, REPO, log=logs["train"], env=wf.env)
+            segments = [] if dry_run else _training_segments(os.path.join(REPO, out_dir))
+            if not (segments and segments[-1]["finished"]):  # an interrupted run resumes; a finished one is kept
+                train = wf.train_cmd()
+                if not dry_run and os.path.isfile(os.path.join(REPO, wf.last_checkpoint)):
+                    train += ["--resume", "True"]
+                if not dry_run and os.path.isfile(logs["train"]):  # keep the interrupted attempt's log: its time
+                    earlier = len(glob.glob(os.path.join(REPO, out_dir, "train.*.log")))
+                    os.replace(logs["train"], os.path.join(REPO, out_dir, f"train.{earlier}.log"))
+                run_step(train, dry_run, REPO, log=logs["train"], env=wf.env)
             run_step(wf.evaluate_cmd(), dry_run, REPO, log=logs["evaluate"], env=wf.env)
             if dry_run:
                 continue
+            segments = _training_segments(os.path.join(REPO, out_dir))
+            curve = scalar_curve(os.path.join(REPO, wf.eval_dir), "val_mean_dice")
+            best_epoch, best = max(curve, key=lambda point: (point[1], -point[0]))
             command = f"python scripts/run_workflow.py converge {dataset} --networks {net} --seeds {seed}"
             command += ("" if small else " --small False") + (
                 f" --overrides={shlex.quote(overrides)}" if overrides else ""
@@ -599,9 +613,9 @@ def converge(
             bundle_commands = [show_command(c) for c in (wf.train_cmd(), wf.evaluate_cmd())]
             run = {"command": command, "bundle_commands": bundle_commands, "commit": git_commit(REPO),
                    "date": datetime.date.today().isoformat(), "machine": machine_description(),
-                   **_training_line(logs["train"]),
-                   "validation_curve": scalar_curve(os.path.join(REPO, wf.eval_dir), "val_mean_dice"),
-                   "cases": wf.case_scores()}  # fmt: skip
+                   "epochs": segments[-1].get("epochs"), "training_wall_s": sum(g["training_wall_s"] for g in segments),
+                   "training_segments": len(segments), "best_validation": best, "best_epoch": int(best_epoch),
+                   "validation_curve": curve, "cases": wf.case_scores()}  # fmt: skip
             data["figure"] = os.path.splitext(os.path.relpath(path, REPO))[0] + ".png"
             add_run(path, data, net, seed, run, label=NETWORK_NAMES.get(net, net), params=count_parameters(wf))
             curves = {e["label"]: [r["validation_curve"] for r in e["runs"].values()] for e in data["rows"].values()}
@@ -630,6 +644,20 @@ def _convergence_header(dataset: str, networks: list[str], small: bool) -> dict:
         ],
         "targets": {"sections": _sections(dataset, f"converged:{dataset}")},
     }
+
+
+def _training_segments(out_dir: str) -> list[dict]:
+    """What each training log of a run says (``train.0.log``, ``train.1.log``, ... of earlier, resumed attempts, then
+    ``train.log``): epochs, wall time, and whether it finished its schedule."""
+    logs = sorted(glob.glob(os.path.join(out_dir, "train.*.log")), key=lambda p: int(p.rsplit(".", 2)[-2]))
+    logs += [os.path.join(out_dir, "train.log")] * os.path.isfile(os.path.join(out_dir, "train.log"))
+    segments = []
+    for log in logs:
+        line = _training_line(log)
+        text = open(log, errors="replace").read()
+        done = re.findall(r"finished at epoch (\d+)/(\d+)", text)
+        segments.append({"training_wall_s": 0, **line, "finished": bool(done) and done[-1][0] == done[-1][1]})
+    return segments
 
 
 def _default_label(dataset: str) -> str:

@@ -86,14 +86,15 @@ def test_vision_language_tables_rescore_auc_from_the_case_probabilities(tmp_path
     header = {
         "experiment": "vlp_comparison", "title": "toy", "baseline": "a", "setting": {"num_val_cases": 5},
         "classes": ["p", "q"], "evaluations": {"test": "images", "test_shifted": "shifted", "text": "reports"},
-        "labels": {"c1": "1 0", "c2": "0 1", "c3": "0 0", "c4": "1 1"},
+        "labels": {f"c{i}": f"{int(i < 5)} {int(2 <= i < 7)}" for i in range(10)},  # 5 positives of each class
         "targets": {"sections": [["r.md", "results:v"]], "metadata": "metadata.json", "metadata_row": "b",
                     "metadata_names": {"test": "auc_images"}, "metadata_note": "phantoms"},
     }  # fmt: skip
     (tmp_path / "metadata.json").write_text(json.dumps({"name": "v", "eval_metrics": {}}))
     source = tmp_path / "v.json"
     results = load_results(source, **header)
-    perfect = {"c1": "0.9 0.1", "c2": "0.1 0.9", "c3": "0.2 0.2", "c4": "0.8 0.8"}  # every positive ranked first
+    # every positive ranked above every negative
+    perfect = {c: " ".join(str(0.1 + 0.8 * int(v)) for v in y.split()) for c, y in header["labels"].items()}
     tied = {c: "0.5 0.5" for c in perfect}  # every case tied: AUC 0.5
     for seed in (0, 1):
         add_run(source, results, "a", seed, _vlp_run(perfect, seed), label="A")
@@ -107,7 +108,7 @@ def test_vision_language_tables_rescore_auc_from_the_case_probabilities(tmp_path
     assert "| B | 2 | 0.5000 +- 0.0000 | 0.5000 +- 0.0000 | 0.5000 +- 0.0000 | -0.5000 [-0.5000, -0.5000] worse |" in text
     assert "| A | images | 1.000 | 1.000 |" in text and "| B | reports | 0.500 | 0.500 |" in text
     assert "| A | 0.80 -> 0.10 | 0.60 -> 0.70 | 0: q; 1: q |" in text
-    assert "4 test cases (held-out IU reports; positives: p 2, q 2)" in text
+    assert "10 test cases (held-out IU reports; positives: p 5, q 5)" in text
 
 
 def test_converged_comparison_shows_best_epochs_and_how_flat_the_curves_end(tmp_path):

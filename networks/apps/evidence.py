@@ -62,9 +62,11 @@ import numpy as np
 
 from networks.data.file_io import write_bytes_atomic
 from networks.metrics.intervals import (
+    bootstrap_mean_auc,
     mean_sd,
-    paired_bootstrap_auc_interval,
     paired_bootstrap_interval,
+    paired_interval,
+    scored_classes,
     verdict,
     weighted_auc,
 )
@@ -384,22 +386,31 @@ def _class_aucs(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.array([[weighted_auc(p[:, c], labels[:, c], ones)[0] for c in range(labels.shape[1])] for p in probs])
 
 
+def _seed_mean_aucs(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(seeds,) class-mean AUC over the classes the intervals average (:func:`scored_classes`)."""
+    return _class_aucs(probs, labels)[:, scored_classes(labels)].mean(1)
+
+
 def _auc_table(data: dict) -> list[str]:
-    """Class-mean AUC per row and evaluation, mean +- sd over seeds, with the interval against the baseline row."""
+    """Class-mean AUC per row and evaluation, mean +- sd over seeds, with the interval against the baseline row (the
+    baseline's case resamples scored once per evaluation)."""
     baseline, evaluations = data["baseline"], data["evaluations"]
     base_label = data["rows"].get(baseline, {}).get("label", baseline)
     head = ["pretraining pairs", "seeds", *[f"AUC, {label}" for label in evaluations.values()]]
     head += [f"{label}: - {base_label} [95% interval]" for label in evaluations.values()]
+    base = {}
+    if baseline in data["rows"]:
+        base = {e: bootstrap_mean_auc(*_vlp_arrays(data, baseline, e)) for e in evaluations}
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row, entry in data["rows"].items():
         cells, diffs = [entry["label"], str(len(entry["runs"]))], []
         for evaluation in evaluations:
             probs, labels = _vlp_arrays(data, row, evaluation)
-            cells.append(_spread_text(np.nanmean(_class_aucs(probs, labels), axis=1)))
-            if row == baseline or baseline not in data["rows"]:
+            cells.append(_spread_text(_seed_mean_aucs(probs, labels)))
+            if row == baseline or not base:
                 diffs.append("(baseline)" if row == baseline else "(no baseline run)")
                 continue
-            diff, low, high = paired_bootstrap_auc_interval(probs, _vlp_arrays(data, baseline, evaluation)[0], labels)
+            diff, low, high = paired_interval(*bootstrap_mean_auc(probs, labels), *base[evaluation])
             diffs.append(f"{diff:+.4f} [{low:+.4f}, {high:+.4f}] {verdict(low, high)}")
         lines.append("| " + " | ".join(cells + diffs) + " |")
     return lines
@@ -490,9 +501,9 @@ def vlp_comparison_section(data: dict, source: str) -> str:
         *_radiograph_table(data),
     ]
     text = (
-        "AUC: per seed the mean over the classes of each class's ROC AUC on the test cases, then mean +- sd over "
-        "seeds; the interval of the difference to the baseline row resamples test cases (paired) and seeds and "
-        'scores each resample again; "better" only where it excludes 0. '
+        "AUC: per seed the mean over the classes (those with at least 5 positive test cases) of each class's ROC AUC "
+        "on the test cases, then mean +- sd over seeds; the interval of the difference to the baseline row resamples "
+        'test cases (paired; 1,000 resamples, each scored again) and seeds; "better" only where it excludes 0. '
         f"{len(labels)} test cases (held-out IU reports; positives: {positives}). Rendered from `{source}` by "
         "`python scripts/render_results.py`. Commands (one per run, from the repository root; each runs the bundle "
         "commands recorded with it in the file):"
@@ -534,8 +545,7 @@ def _eval_metrics(data: dict, source: str) -> dict:
     targets = data.get("targets", {})
     row, names = targets.get("metadata_row", data["baseline"]), targets.get("metadata_names", {})
     if data.get("experiment") == "vlp_comparison":  # class-mean AUC per evaluation
-        aucs = {e: np.nanmean(_class_aucs(*_vlp_arrays(data, row, e)), axis=1) for e in data["evaluations"]}
-        means = {e: round(float(v.mean()), 4) for e, v in aucs.items()}
+        means = {e: round(float(_seed_mean_aucs(*_vlp_arrays(data, row, e)).mean()), 4) for e in data["evaluations"]}
     else:
         means = {m: round(float(case_scores(data, row, m)[1].mean()), 4) for m in data["metrics"]}
     metrics = {names.get(m, f"test_mean_{m}"): v for m, v in means.items()}

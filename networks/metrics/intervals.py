@@ -12,7 +12,9 @@
 difference of their mean scores over the same test cases.
 
 Scores are arrays of shape (seeds, cases): one row per training seed, one column per test case, the same cases in
-the same order for both arms. The bootstrap resamples test cases (the same resampled cases for both arms: they are
+the same order for both arms. A statistic that is not a mean over cases (a ROC AUC) is scored again on each
+resample through case weights (:func:`bootstrap_mean_auc`), and the arms are then combined the same way
+(:func:`paired_interval`). The bootstrap resamples test cases (the same resampled cases for both arms: they are
 paired) and, independently per arm, training seeds (a seed of one network has nothing to do with the same seed of
 another), so the interval covers both the test-set and the training-run variation.
 """
@@ -23,7 +25,16 @@ import warnings
 
 import numpy as np
 
-__all__ = ["mean_sd", "paired_bootstrap_interval", "weighted_auc", "paired_bootstrap_auc_interval", "verdict"]
+__all__ = [
+    "mean_sd",
+    "paired_bootstrap_interval",
+    "weighted_auc",
+    "scored_classes",
+    "bootstrap_mean_auc",
+    "paired_interval",
+    "paired_bootstrap_auc_interval",
+    "verdict",
+]
 
 
 def _scores(values, name: str) -> np.ndarray:
@@ -107,51 +118,86 @@ def weighted_auc(scores, labels, weights) -> np.ndarray:
         return np.where(pairs > 0, (positive_w * (below + 0.5 * tied)).sum(1) / pairs, np.nan)
 
 
-def _mean_auc(probs: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Mean over classes (columns) of the weighted AUC: (resamples,), classes without both outcomes left out."""
-    aucs = np.stack([weighted_auc(probs[:, c], labels[:, c], weights) for c in range(labels.shape[1])])
-    with warnings.catch_warnings():  # a resample without any positive case of any class: NaN, left out later
+def scored_classes(labels, min_positives: int = 5) -> np.ndarray:
+    """Which classes (columns of (cases, classes) 0/1 ``labels``) an AUC is averaged over: those with at least
+    ``min_positives`` positive and as many negative cases, so that bootstrap resamples almost never lose a class."""
+    y = np.asarray(labels) > 0.5
+    return (y.sum(0) >= min_positives) & ((~y).sum(0) >= min_positives)
+
+
+def _mean_auc(probs: np.ndarray, labels: np.ndarray, weights: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Mean over the ``classes`` of the weighted AUC, one per weight row; a class a resample leaves without a
+    positive or negative case (NaN) is left out of that resample's mean."""
+    aucs = np.stack([weighted_auc(probs[:, c], labels[:, c], weights) for c in np.flatnonzero(classes)])
+    with warnings.catch_warnings():  # all classes NaN: the row's mean is NaN, dropped by the percentiles
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(aucs, axis=0)
 
 
+def bootstrap_mean_auc(
+    probs, labels, num_resamples: int = 1000, seed: int = 0, min_positives: int = 5
+) -> tuple[np.ndarray, np.ndarray]:
+    """
+    The class-mean ROC AUC of each seed on the test cases and on bootstrap resamples of them.
+
+    Args:
+        probs: (seeds, cases, classes) predicted probabilities.
+        labels: (cases, classes) 0/1 truth.
+        num_resamples: bootstrap resamples of the cases.
+        seed: seed of the case resampling; it and the number of cases alone fix the resamples, so two arms scored
+            with the same ``seed`` see the same resampled cases (paired).
+        min_positives: classes with fewer positive (or negative) test cases are left out (:func:`scored_classes`).
+
+    Returns:
+        ((seeds,) AUC on all cases, (seeds, resamples) AUC per resample).
+    """
+    p, y = np.asarray(probs, dtype=np.float64), np.asarray(labels, dtype=np.float64)
+    if p.ndim != 3 or p.shape[1:] != y.shape or not np.isfinite(p).all():
+        raise ValueError(f"probs must be finite (seeds, cases, classes) matching labels {y.shape}, got {p.shape}.")
+    classes = scored_classes(y, min_positives)
+    if not classes.any():
+        raise ValueError(f"no class has {min_positives} positive and negative test cases: no AUC to average.")
+    n = y.shape[0]
+    picks = np.random.default_rng(seed).integers(0, n, size=(num_resamples, n))
+    weights = np.bincount((picks + n * np.arange(num_resamples)[:, None]).ravel(), minlength=num_resamples * n)
+    weights = weights.reshape(num_resamples, n).astype(np.float64)
+    ones = np.ones((1, n))
+    point = np.array([_mean_auc(q, y, ones, classes)[0] for q in p])
+    return point, np.stack([_mean_auc(q, y, weights, classes) for q in p])
+
+
+def paired_interval(
+    point_a, resampled_a, point_b, resampled_b, confidence: float = 0.95, seed: int = 0
+) -> tuple[float, float, float]:
+    """
+    mean(a) - mean(b) over seeds and its percentile bootstrap interval, from each arm's per-seed statistic on all
+    cases (``point_*``, (seeds,)) and on the same case resamples (``resampled_*``, (seeds, resamples)): training
+    seeds are resampled per arm, as :func:`paired_bootstrap_interval` does.
+    """
+    ra, rb = np.asarray(resampled_a), np.asarray(resampled_b)
+    if ra.shape[1] != rb.shape[1]:
+        raise ValueError(f"both arms need the same case resamples, got {ra.shape[1]} and {rb.shape[1]}.")
+    rng = np.random.default_rng(seed + 1)
+    seeds_a = rng.integers(0, ra.shape[0], size=(ra.shape[1], ra.shape[0]))
+    seeds_b = rng.integers(0, rb.shape[0], size=(rb.shape[1], rb.shape[0]))
+    diff = np.take_along_axis(ra, seeds_a.T, 0).mean(0) - np.take_along_axis(rb, seeds_b.T, 0).mean(0)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.nanpercentile(diff, [tail, 100 - tail])
+    return float(np.mean(point_a) - np.mean(point_b)), float(low), float(high)
+
+
 def paired_bootstrap_auc_interval(
-    probs_a, probs_b, labels, confidence: float = 0.95, num_resamples: int = 2000, seed: int = 0
+    probs_a, probs_b, labels, confidence: float = 0.95, num_resamples: int = 1000, seed: int = 0, min_positives: int = 5
 ) -> tuple[float, float, float]:
     """
     The difference of the class-mean ROC AUC of two arms, mean over seeds, and its percentile bootstrap interval:
     test cases resampled (the same cases for both arms), seeds resampled per arm, as
     :func:`paired_bootstrap_interval` does for per-case scores (an AUC is not a mean over cases, so each resample
-    is scored again, through case weights).
-
-    Args:
-        probs_a, probs_b: (seeds, cases, classes) predicted probabilities of the two arms.
-        labels: (cases, classes) 0/1 truth.
-        confidence: coverage of the interval.
-        num_resamples: bootstrap resamples.
-        seed: seed of the resampling.
-
-    Returns:
-        (difference, low, high).
+    is scored again, through case weights). Arguments as :func:`bootstrap_mean_auc`; (difference, low, high).
     """
-    a, b, y = (np.asarray(v, dtype=np.float64) for v in (probs_a, probs_b, labels))
-    if a.ndim != 3 or b.ndim != 3 or a.shape[1:] != y.shape or b.shape[1:] != y.shape:
-        raise ValueError(f"probs must be (seeds, cases, classes) matching labels {y.shape}, got {a.shape}, {b.shape}.")
-    rng = np.random.default_rng(seed)
-    n = y.shape[0]
-    picks = rng.integers(0, n, size=(num_resamples, n))
-    weights = np.bincount((picks + n * np.arange(num_resamples)[:, None]).ravel(), minlength=num_resamples * n)
-    weights = weights.reshape(num_resamples, n).astype(np.float64)
-    seeds_a = rng.integers(0, a.shape[0], size=(num_resamples, a.shape[0]))
-    seeds_b = rng.integers(0, b.shape[0], size=(num_resamples, b.shape[0]))
-    ones = np.ones((1, n))
-    point = np.mean([_mean_auc(p, y, ones)[0] for p in a]) - np.mean([_mean_auc(p, y, ones)[0] for p in b])
-    resampled_a = np.stack([_mean_auc(p, y, weights) for p in a])  # (seeds, resamples)
-    resampled_b = np.stack([_mean_auc(p, y, weights) for p in b])
-    diff = np.take_along_axis(resampled_a, seeds_a.T, 0).mean(0) - np.take_along_axis(resampled_b, seeds_b.T, 0).mean(0)
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.nanpercentile(diff, [tail, 100 - tail])
-    return float(point), float(low), float(high)
+    a = bootstrap_mean_auc(probs_a, labels, num_resamples, seed, min_positives)
+    b = bootstrap_mean_auc(probs_b, labels, num_resamples, seed, min_positives)
+    return paired_interval(*a, *b, confidence=confidence, seed=seed)
 
 
 def verdict(low: float, high: float, higher_is_better: bool = True) -> str:
