@@ -546,6 +546,7 @@ def converge(
     skip_prepare: bool = False,
     out_root: str | None = None,
     overrides: str | None = None,
+    data_dir: str | None = None,
 ) -> dict:
     """
     Train every network with the bundle's own recipe (its epochs, schedule, patches, batch and validation every
@@ -568,15 +569,16 @@ def converge(
             ``runs/converge_<results file name>`` with ``results``, so that a check never resumes into the real runs).
         overrides: extra ``--id value`` arguments of every bundle command (e.g. a short schedule for a check); they
             change the recipe, so they need ``results``.
+        data_dir: prepared dataset folder (default ``data/<nuclei2d|brain2d>``); another one needs ``results``.
     """
     from networks.apps.curves import plot_curves, scalar_curve
     from networks.apps.evidence import add_run, git_commit, load_results, machine_description, parse_seeds
 
     networks = [networks] if isinstance(networks, str) else list(networks)
-    if overrides and not results:
-        raise ValueError("--overrides change the recipe: record the runs with --results FILE")
+    if (overrides or data_dir) and not results:
+        raise ValueError("--overrides/--data_dir change the experiment: record the runs with --results FILE")
     if not skip_prepare:
-        run_step(Workflow(dataset).prepare_cmd(), dry_run, cwd=REPO)
+        run_step(Workflow(dataset, data_dir=data_dir).prepare_cmd(), dry_run, cwd=REPO)
     path = os.path.abspath(results) if results else os.path.join(REPO, convergence_file(dataset))
     data = load_results(path, **_convergence_header(dataset, networks, small))
     if out_root is None:
@@ -588,8 +590,8 @@ def converge(
             if str(seed) in data["rows"].get(net, {}).get("runs", {}):
                 continue
             out_dir = os.path.join(out_root, dataset, net, f"seed{seed}")
-            wf = Workflow(dataset, network=net, out_dir=out_dir, seed=seed, small=small, overrides=overrides,
-                          bundle_defaults=True)  # fmt: skip
+            wf = Workflow(dataset, network=net, data_dir=data_dir, out_dir=out_dir, seed=seed, small=small,
+                          overrides=overrides, bundle_defaults=True)  # fmt: skip
             logs = {s: None if dry_run else os.path.join(REPO, out_dir, f"{s}.log") for s in ("train", "evaluate")}
             segments = [] if dry_run else _training_segments(os.path.join(REPO, out_dir))
             if not (segments and segments[-1]["finished"]):  # an interrupted run resumes; a finished one is kept
@@ -607,8 +609,10 @@ def converge(
             curve = scalar_curve(os.path.join(REPO, wf.eval_dir), "val_mean_dice")
             best_epoch, best = max(curve, key=lambda point: (point[1], -point[0]))
             command = f"python scripts/run_workflow.py converge {dataset} --networks {net} --seeds {seed}"
-            command += ("" if small else " --small False") + (
-                f" --overrides={shlex.quote(overrides)}" if overrides else ""
+            command += (
+                (f" --data_dir {data_dir}" if data_dir else "")
+                + ("" if small else " --small False")
+                + (f" --overrides={shlex.quote(overrides)}" if overrides else "")
             )
             bundle_commands = [show_command(c) for c in (wf.train_cmd(), wf.evaluate_cmd())]
             run = {"command": command, "bundle_commands": bundle_commands, "commit": git_commit(REPO),

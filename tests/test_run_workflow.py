@@ -159,3 +159,20 @@ def test_default_training_recorded_and_rendered(tmp_path, brain2d_dir):
     assert run["bundle_commands"][1] in section
     again = _cli(*args, "--results", str(results), "--out_root", str(tmp_path / "runs"), "--dry_run")
     assert _commands(again.stdout) == []  # a seed already recorded is not trained again
+
+
+def test_converge_records_the_validation_curve_and_skips_recorded_runs(tmp_path, brain2d_dir):
+    """`converge` trains with the bundle's recipe (shortened here through --overrides, which needs --results), reads
+    the per-epoch validation Dice back from the run's TensorBoard events, draws the curves and skips recorded runs."""
+    data = subset_dataset(brain2d_dir, tmp_path / "data")
+    results = tmp_path / "converged.json"
+    short = "--epochs 2 --patch_size [64,64] --batch_size 1 --num_workers 0 --warmup_epochs 1"
+    args = ["converge", "brain", "--networks", "[unet]", "--skip_prepare", "--data_dir", str(data), "--seeds", "0"]
+    args += [f"--overrides={short}", "--results", str(results), "--out_root", str(tmp_path / "runs")]
+    proc = _cli(*args)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    run = json.loads(results.read_text())["rows"]["unet"]["runs"]["0"]
+    assert [epoch for epoch, _ in run["validation_curve"]] == [1, 2] and run["best_epoch"] in (1, 2)
+    assert run["training_segments"] == 1 and run["epochs"] == 2 and len(run["cases"]) == 2
+    assert (tmp_path / "converged.png").read_bytes()[:4] == b"\x89PNG"
+    assert _commands(_cli(*args, "--dry_run").stdout) == []  # a run already recorded is not trained again
