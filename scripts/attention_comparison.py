@@ -42,6 +42,7 @@ import sys
 import fire
 import torch
 
+from networks.apps.evidence import bundle_targets
 from networks.apps.steps import run_step, show_command
 from networks.nets import AttentionResNet
 from networks.nets.cost import count_macs
@@ -118,14 +119,7 @@ def _header(epochs: int) -> dict:
             "--attention (and --cross_channel_weight) changed; the model evaluated is each run's best validation "
             "top-1 checkpoint. The baseline row is the bundle's default, AAM."
         ],
-        "targets": {
-            "sections": [
-                [os.path.join("docs", "results.md"), "results:attention_brainregions"],
-                [os.path.join(BUNDLE, "docs", "README.md"), "results:attention_brainregions"],
-            ],
-            "metadata": os.path.join(BUNDLE, "configs", "metadata.json"),
-            "metadata_names": METADATA_NAMES,
-        },
+        "targets": bundle_targets(BUNDLE, "results:attention_brainregions", metadata_names=METADATA_NAMES),
     }
 
 

@@ -50,7 +50,15 @@ import time
 import fire
 import torch
 
-from networks.apps.evidence import add_run, git_commit, load_results, machine_description, parse_seeds, rendered_targets
+from networks.apps.evidence import (
+    add_run,
+    bundle_targets,
+    git_commit,
+    load_results,
+    machine_description,
+    parse_seeds,
+    rendered_targets,
+)
 from networks.apps.steps import run_step, show_command
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -105,20 +113,17 @@ def _header(setting: dict, class_names: list[str]) -> dict:
             "draws the pairs and trains. The test sets are fixed: the held-out IU test reports, each drawn from its "
             "own MeSH findings; both image sets are drawn from the same reports with the same image seeds."
         ],
-        "targets": {
-            "sections": [
-                [os.path.join("docs", "results.md"), "results:synthetic_cxr_vlp"],
-                [os.path.join(BUNDLE, "docs", "README.md"), "results:synthetic_cxr_vlp"],
-            ],
-            "metadata": os.path.join(BUNDLE, "configs", "metadata.json"),
-            "metadata_row": "synthetic_convirt",  # the bundle's defaults: balanced synthetic pairs, ConVIRT
-            "metadata_names": {
+        "targets": bundle_targets(
+            BUNDLE,
+            "results:synthetic_cxr_vlp",
+            metadata_row="synthetic_convirt",  # the bundle's defaults: balanced synthetic pairs, ConVIRT
+            metadata_names={
                 "test": "zeroshot_mean_auc_training_renderer",
                 "test_shifted": "zeroshot_mean_auc_shifted_renderer",
                 "text": "text_zeroshot_mean_auc",
             },
-            "metadata_note": "phantom test images drawn from held-out report findings, not clinical performance",
-        },
+            metadata_note="phantom test images drawn from held-out report findings, not clinical performance",
+        ),
     }
 
 

@@ -75,6 +75,7 @@ __all__ = [
     "git_commit",
     "machine_description",
     "parse_seeds",
+    "bundle_targets",
     "load_results",
     "add_run",
     "case_scores",
@@ -106,6 +107,18 @@ def machine_description() -> str:
 def parse_seeds(seeds) -> list[int]:
     """Training seeds from a command line: ``"0,1,2"``, one int, or a list."""
     return [int(s) for s in (str(seeds).split(",") if isinstance(seeds, (str, int)) else seeds)]
+
+
+def bundle_targets(bundle: str, tag: str, metadata: bool = True, **metadata_options: Any) -> dict:
+    """The ``targets`` of a results file that renders section ``tag`` into docs/results.md and the bundle's README
+    and (``metadata``) sets the bundle's ``eval_metrics``, with ``metadata_options`` (``metadata_names``,
+    ``metadata_row``, ``metadata_note``)."""
+    targets: dict = {
+        "sections": [[os.path.join("docs", "results.md"), tag], [os.path.join(bundle, "docs", "README.md"), tag]]
+    }
+    if metadata:
+        targets.update(metadata=os.path.join(bundle, "configs", "metadata.json"), **metadata_options)
+    return targets
 
 
 def load_results(path: str | os.PathLike, **header: Any) -> dict:
