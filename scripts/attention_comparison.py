@@ -119,7 +119,12 @@ def _header(epochs: int) -> dict:
             "--attention (and --cross_channel_weight) changed; the model evaluated is each run's best validation "
             "top-1 checkpoint. The baseline row is the bundle's default, AAM."
         ],
-        "targets": bundle_targets(BUNDLE, "results:attention_brainregions", metadata_names=METADATA_NAMES),
+        "targets": bundle_targets(
+            BUNDLE,
+            "results:attention_brainregions",
+            metadata_names=METADATA_NAMES,
+            metadata_note=f"{epochs} epochs per run, not the bundle's default 30",
+        ),
     }
 
 
