@@ -238,6 +238,12 @@ def test_real_and_mixed_pairs_and_an_interrupted_rewrite(cxr_reports_dir, tmp_pa
             report["split"] == "train"
             and item["report"] == f"FINDINGS: {report['findings']} IMPRESSION: {report['impression']}"
         )
+    # with validation phantoms, their reports (the last training ones) are held out of the pairs and the sentence bank
+    held = PairDatasetGenerator(str(cxr_reports_dir), str(tmp_path / "held"), source="real", num_pairs=6,
+                                val_dir=str(tmp_path / "val"), num_val_cases=1000)  # fmt: skip
+    validation = {r["id"] for r in held.validation_reports}
+    assert len(validation) == 1000 and not validation & {r["id"] for r in held.train_reports}
+    assert held.config()["held_out_for_validation"] == 1000  # the pairs and the sentence bank come from train_reports
     both = PairDatasetGenerator(str(cxr_reports_dir), str(tmp_path / "both"), source="both", num_pairs=6).write_pairs()
     sources = [item["source"] for item in json.loads((both / "datalist.json").read_text())["training"]]
     assert sources == ["synthetic"] * 3 + ["real"] * 3
