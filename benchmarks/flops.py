@@ -37,7 +37,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import networks.blocks.ss2d as ss2d_module
-from networks.apps.evidence import dumps_results, git_commit, machine_description, rendered_targets
+from networks.apps.evidence import dumps_results, git_commit, machine_description, write_rendered_targets
 from networks.data.file_io import write_bytes_atomic
 from networks.nets import SwinUMamba, SwinUMambaD
 from networks.nets.cost import count_flops
@@ -117,8 +117,7 @@ def main(size: int = 320, in_channels: int = 1, out_channels: int = 14, fvcore: 
         "targets": {"sections": [[os.path.join("docs", "flops.md"), "results:flops"]]},
     }
     write_bytes_atomic(os.path.join(REPO, SOURCE), dumps_results(data).encode())
-    for target, text in rendered_targets(REPO, SOURCE).items():
-        write_bytes_atomic(target, text.encode())
+    write_rendered_targets(REPO, SOURCE)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ import textwrap
 import fire
 import torch
 
-from networks.apps.evidence import dumps_results, git_commit, machine_description, rendered_targets
+from networks.apps.evidence import dumps_results, git_commit, machine_description, write_rendered_targets
 from networks.data.file_io import write_bytes_atomic
 from networks.nets import SwinUMamba, SwinUMambaD, load_original_checkpoint
 
@@ -203,8 +203,7 @@ def _run_with_stand_ins(original_dir: str, stubs: str, sizes: str, out_channels:
         "targets": {"sections": [[os.path.join("docs", "parity.md"), "results:parity_original"]]},
     }
     write_bytes_atomic(os.path.join(REPO, SOURCE), dumps_results(data).encode())
-    for target, text in rendered_targets(REPO, SOURCE).items():
-        write_bytes_atomic(target, text.encode())
+    write_rendered_targets(REPO, SOURCE)
     print("\n".join(" | ".join(row) for row in table))
     return data
 

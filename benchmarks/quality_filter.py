@@ -25,7 +25,7 @@ import os
 import fire
 import numpy as np
 
-from networks.apps.evidence import dumps_results, git_commit, machine_description, rendered_targets
+from networks.apps.evidence import dumps_results, git_commit, machine_description, write_rendered_targets
 from networks.apps.vlp import PhantomCXRGenerator, QualityFilter, bad_image_bank
 from networks.data.file_io import write_bytes_atomic
 
@@ -73,8 +73,7 @@ def main(seeds: int = 10) -> dict:
         "targets": {"sections": [[os.path.join("docs", "vision_language.md"), "results:vlp_quality_filter"]]},
     }
     write_bytes_atomic(os.path.join(REPO, SOURCE), dumps_results(data).encode())
-    for target, text in rendered_targets(REPO, SOURCE).items():
-        write_bytes_atomic(target, text.encode())
+    write_rendered_targets(REPO, SOURCE)
     print("\n".join(" | ".join(map(str, row)) for row in table))
     return data
 

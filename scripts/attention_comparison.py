@@ -169,7 +169,7 @@ def run(
         load_results,
         machine_description,
         parse_seeds,
-        rendered_targets,
+        write_rendered_targets,
     )
 
     names = [variants] if isinstance(variants, str) else list(variants) if variants else list(VARIANTS)
@@ -224,9 +224,7 @@ def run(
             )
     if dry_run or results:
         return data
-    for target, text in rendered_targets(REPO, results_file()).items():
-        with open(target, "w") as f:
-            f.write(text)
+    write_rendered_targets(REPO, results_file())
     return data
 
 

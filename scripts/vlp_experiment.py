@@ -57,7 +57,7 @@ from networks.apps.evidence import (
     load_results,
     machine_description,
     parse_seeds,
-    rendered_targets,
+    write_rendered_targets,
 )
 from networks.apps.steps import run_step, show_command
 
@@ -273,9 +273,7 @@ def run(
                 _record(data, path, work_dir, root, name, seed, steps, class_names, seconds, command)
     if dry_run or results:
         return data
-    for target, text in rendered_targets(REPO, results_file()).items():
-        with open(target, "w") as f:
-            f.write(text)
+    write_rendered_targets(REPO, results_file())
     return data
 
 

@@ -88,6 +88,7 @@ __all__ = [
     "measurement_section",
     "dumps_results",
     "rendered_targets",
+    "write_rendered_targets",
 ]
 
 
@@ -567,6 +568,16 @@ def _eval_metrics(data: dict, source: str) -> dict:
     if "metadata_note" in targets:
         metrics["note"] += f"; {targets['metadata_note']}"
     return metrics
+
+
+def write_rendered_targets(root: str | os.PathLike, source: str) -> list[str]:
+    """Render the results file ``source`` (relative to ``root``) and write every target it names, atomically; return
+    the targets written."""
+    written = []
+    for path, text in rendered_targets(root, source).items():
+        write_bytes_atomic(path, text.encode())
+        written.append(path)
+    return written
 
 
 def rendered_targets(root: str | os.PathLike, source: str) -> dict[str, str]:
