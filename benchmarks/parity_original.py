@@ -15,8 +15,8 @@ the outputs on the same input in eval mode and in train mode with deep supervisi
 
 The original code is not part of this repository: pass a clone of https://github.com/JiarunLiu/Swin-UMamba. What it
 imports and a CPU machine cannot (``mamba_ssm``'s CUDA scan, ``timm``, nnU-Net's plans classes) is replaced by
-stand-ins written into a temporary folder: the scan by ours, ``DropPath`` by MONAI's, nnU-Net's He initialisation by
-its two lines. Needs ``einops`` (``pip install einops``).
+stand-in modules while the original files are imported: the scan by ours, ``DropPath`` by MONAI's, nnU-Net's He
+initialisation by its two lines. Needs ``einops`` (``pip install einops``).
 
 Usage (repository root)::
 
@@ -27,19 +27,21 @@ Usage (repository root)::
 from __future__ import annotations
 
 import datetime
-import importlib
 import importlib.util
 import os
 import subprocess
 import sys
 import tempfile
-import textwrap
+import types
+from unittest import mock
 
 import fire
 import torch
+from monai.networks.layers import DropPath
 
 from networks.apps.evidence import dumps_results, git_commit, machine_description, write_rendered_targets
 from networks.data.file_io import write_bytes_atomic
+from networks.layers.selective_scan import selective_scan
 from networks.nets import SwinUMamba, SwinUMambaD, load_original_checkpoint
 
 __all__ = ["compare", "main"]
@@ -48,45 +50,41 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE = os.path.join("docs", "results", "parity_original.json")
 NETS = os.path.join("swin_umamba", "nnunetv2", "nets")
 
-# module path -> source of the stand-in
-STAND_INS = {
-    "mamba_ssm/__init__.py": "",
-    "mamba_ssm/ops/__init__.py": "",
-    "mamba_ssm/ops/selective_scan_interface.py": """
-        from networks.layers.selective_scan import selective_scan as selective_scan_fn
-        from networks.layers.selective_scan import selective_scan as selective_scan_ref
-    """,
-    "timm/__init__.py": "",
-    "timm/models/__init__.py": "",
-    "timm/models/layers.py": """
-        from monai.networks.layers import DropPath
-        from torch.nn.init import trunc_normal_
-        def to_2tuple(x):
-            return tuple(x) if isinstance(x, (tuple, list)) else (x, x)
-    """,
-    "nnunetv2/__init__.py": "",
-    "nnunetv2/utilities/__init__.py": "",
-    "nnunetv2/utilities/plans_handling/__init__.py": "",
-    "nnunetv2/utilities/plans_handling/plans_handler.py": """
-        class ConfigurationManager: pass
-        class PlansManager: pass
-    """,
-    "nnunetv2/utilities/network_initialization.py": """
-        from torch import nn
-        class InitWeights_He:
-            def __init__(self, neg_slope=1e-2):
-                self.neg_slope = neg_slope
-            def __call__(self, module):
-                if isinstance(module, (nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.ConvTranspose3d)):
-                    module.weight = nn.init.kaiming_normal_(module.weight, a=self.neg_slope)
-                    if module.bias is not None:
-                        module.bias = nn.init.constant_(module.bias, 0)
-    """,
-    "dynamic_network_architectures/__init__.py": "",
-    "dynamic_network_architectures/initialization/__init__.py": "",
-    # it zeroes the last norm of dynamic_network_architectures' own residual blocks, which these files do not use
-    "dynamic_network_architectures/initialization/weight_init.py": "def init_last_bn_before_add_to_0(module): pass",
-}
+
+class _InitWeightsHe:
+    """nnU-Net's ``InitWeights_He``: Kaiming-normal convolution weights (leaky slope ``neg_slope``), zero biases."""
+
+    def __init__(self, neg_slope: float = 1e-2) -> None:
+        self.neg_slope = neg_slope
+
+    def __call__(self, module: torch.nn.Module) -> None:
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.Conv3d, torch.nn.ConvTranspose2d, torch.nn.ConvTranspose3d)):
+            module.weight = torch.nn.init.kaiming_normal_(module.weight, a=self.neg_slope)
+            if module.bias is not None:
+                module.bias = torch.nn.init.constant_(module.bias, 0)
+
+
+def _stand_in_modules() -> dict[str, types.ModuleType]:
+    """What the original files import and a CPU machine cannot, as modules to put into ``sys.modules`` while they
+    are imported and built: the CUDA scan -> ours, ``timm``'s layers -> MONAI's / torch's, nnU-Net's plans classes
+    (unused) and initialisation."""
+    contents = {
+        "mamba_ssm.ops.selective_scan_interface": {"selective_scan_fn": selective_scan,
+                                                   "selective_scan_ref": selective_scan},
+        "timm.models.layers": {"DropPath": DropPath, "trunc_normal_": torch.nn.init.trunc_normal_,
+                               "to_2tuple": lambda x: tuple(x) if isinstance(x, (tuple, list)) else (x, x)},
+        "nnunetv2.utilities.plans_handling.plans_handler": {"ConfigurationManager": object, "PlansManager": object},
+        "nnunetv2.utilities.network_initialization": {"InitWeights_He": _InitWeightsHe},
+        # it zeroes the last norm of dynamic_network_architectures' own residual blocks, which these files do not use
+        "dynamic_network_architectures.initialization.weight_init": {"init_last_bn_before_add_to_0": lambda m: None},
+    }  # fmt: skip
+    modules: dict[str, types.ModuleType] = {}
+    for name, attributes in contents.items():
+        parts = name.split(".")
+        for k in range(1, len(parts) + 1):  # the parent packages too
+            modules.setdefault(".".join(parts[:k]), types.ModuleType(".".join(parts[:k])))
+        modules[name].__dict__.update(attributes)
+    return modules
 
 
 def _import_original(original_dir: str, name: str):
@@ -108,7 +106,7 @@ def _original_models(original_dir: str, out_channels: int) -> dict:
     decoder = dict(num_classes=out_channels, deep_supervision=True, features_per_stage=[96, 192, 384, 768],
                    drop_path_rate=0.2, d_state=16)  # fmt: skip
     swin_d = d.SwinUMambaD(vss, decoder)
-    swin_d.apply(importlib.import_module("nnunetv2.utilities.network_initialization").InitWeights_He(1e-2))
+    swin_d.apply(_InitWeightsHe(1e-2))
     return {"SwinUMamba": swin, "SwinUMambaD": swin_d}
 
 
@@ -157,24 +155,19 @@ def compare(original, ours, sizes: list[tuple[int, int]], seed: int = 0) -> list
 def main(original_dir: str, sizes: str = "64x64,64x96", out_channels: int = 14, seed: int = 0) -> dict:
     """Compare both networks with the original at each input size; write the results file and render it."""
     torch.manual_seed(seed)
-    with tempfile.TemporaryDirectory(prefix="swin_umamba_stand_ins_") as stubs:
-        return _run_with_stand_ins(original_dir, stubs, sizes, out_channels, seed)
-
-
-def _run_with_stand_ins(original_dir: str, stubs: str, sizes: str, out_channels: int, seed: int) -> dict:
-    """``main`` with the stand-ins written into ``stubs`` and importable (first on ``sys.path``)."""
     sizes_hw = [tuple(int(v) for v in s.split("x")) for s in sizes.split(",")]
-    for path, source in STAND_INS.items():
-        os.makedirs(os.path.join(stubs, os.path.dirname(path)), exist_ok=True)
-        with open(os.path.join(stubs, path), "w") as f:
-            f.write(textwrap.dedent(source).lstrip())
-    sys.path.insert(0, stubs)
+    with mock.patch.dict(sys.modules, _stand_in_modules()), tempfile.TemporaryDirectory() as scratch:
+        return _compare_and_record(original_dir, scratch, sizes, sizes_hw, out_channels, seed)
+
+
+def _compare_and_record(original_dir: str, scratch: str, sizes: str, sizes_hw: list, out_channels: int, seed: int):
+    """``main`` with the stand-ins importable; checkpoints go to ``scratch``."""
     original_commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=original_dir, capture_output=True,
                                      text=True).stdout.strip() or "unknown"  # fmt: skip
     table = []
     for name, original in _original_models(original_dir, out_channels).items():
         ours = (SwinUMamba if name == "SwinUMamba" else SwinUMambaD)(2, 1, out_channels, deep_supervision=True)
-        checkpoint = os.path.join(stubs, f"{name}.pth")
+        checkpoint = os.path.join(scratch, f"{name}.pth")
         torch.save({"network_weights": original.state_dict()}, checkpoint)
         load_original_checkpoint(ours, checkpoint)  # strict: every key of both sides mapped
         for model in (original, ours):
