@@ -38,7 +38,6 @@ import fire
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "docs" / "results" / "autoseg_augmentation.json"
-DOC = REPO / "docs" / "autoseg.md"
 
 
 def _commit_of(folder: Path) -> str:
@@ -105,47 +104,19 @@ def run(work_dir: str, configuration: str = "3d_fullres", fold: int = 0, patches
     }
     path = Path(results)
     data = json.loads(path.read_text()) if path.is_file() else {}
-    data[label] = entry
+    data.setdefault("experiment", "autoseg_augmentation")
+    data.setdefault("targets", {"sections": [["docs/autoseg.md", "autoseg_augmentation"]]})
+    data.setdefault("runs", {})[label] = entry
     path.write_text(json.dumps(data, indent=1) + "\n")
     print(json.dumps(entry, indent=1))
 
 
-def report(results: str = str(RESULTS), doc: str = str(DOC)) -> None:
-    """Render the entries of ``results`` into ``doc`` between ``<!-- autoseg_augmentation -->`` markers."""
-    data = json.loads(Path(results).read_text())
-    rows = ["| | " + " | ".join(data) + " |", "|---|" + "---:|" * len(data)]
-    # rows in pipeline order: the last entry's chain, each transform only an earlier chain has placed after the
-    # transform it follows there
-    names: list[str] = []
-    for entry in reversed(list(data.values())):
-        chain = [key.split(" ", 1)[1] for key in sorted(entry["transform_seconds"])]  # keys start with the position
-        for i, name in enumerate(chain):
-            if name not in names:
-                names.insert(names.index(chain[i - 1]) + 1 if i else 0, name)
-    rows.append("| patch sampling (crop of the enlarged patch) | " + " | ".join(
-        f"{e['sampling_seconds']:.2f}" for e in data.values()) + " |")  # fmt: skip
-    for name in names:
-        cells = []
-        for entry in data.values():
-            value = sum(v for k, v in entry["transform_seconds"].items() if " ".join(k.split()[1:]) == name)
-            cells.append(f"{value:.2f}" if value else "")
-        rows.append(f"| `{name}` | " + " | ".join(cells) + " |")
-    rows.append("| **total seconds** | " + " | ".join(f"**{e['seconds']:.2f}**" for e in data.values()) + " |")
-    rows.append("| patches / s | " + " | ".join(f"{e['patches_per_second']:.1f}" for e in data.values()) + " |")
-    notes = []
-    for label, e in data.items():
-        commit = e["commit"][:10] + ("+uncommitted" if "uncommitted" in e["commit"] else "")
-        notes.append(
-            f"{label}: `{e['command']}` (commit {commit}, {e['date'][:10]}, {e['work_dir']} {e['configuration']}, "
-            f"patch {e['patch_size']} from {e['initial_patch_size']}, {e['patches']} patches, one thread)"
-        )
-    block = "\n".join(rows + [""] + notes)
-    text = Path(doc).read_text()
-    start, end = "<!-- autoseg_augmentation -->", "<!-- /autoseg_augmentation -->"
-    if start not in text:
-        raise SystemExit(f"error: {doc} has no {start} marker")
-    head, rest = text.split(start, 1)
-    Path(doc).write_text(head + start + "\n" + block + "\n" + end + rest.split(end, 1)[1])
+def report(results: str = str(RESULTS)) -> None:
+    """Render the runs of ``results`` into docs/autoseg.md between ``<!-- autoseg_augmentation -->`` markers
+    (:func:`networks.apps.autoseg_tables.augmentation_section`)."""
+    from networks.apps.evidence import write_rendered_targets
+
+    write_rendered_targets(REPO, str(Path(results).resolve().relative_to(REPO)))
 
 
 if __name__ == "__main__":

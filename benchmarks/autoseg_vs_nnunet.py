@@ -81,7 +81,6 @@ class nnUNetTrainer_zooHarness(nnUNetTrainer):
         self.num_epochs = int(os.environ.get("ZOO_HARNESS_EPOCHS", self.num_epochs))
         self.num_iterations_per_epoch = int(os.environ.get("ZOO_HARNESS_ITERS", self.num_iterations_per_epoch))
 '''
-DOC = REPO / "docs" / "autoseg.md"
 
 
 class PeakMemory:
@@ -452,6 +451,7 @@ def run(
     # one evaluator for every prediction of both sides
     splits = work_folder.splits(cases)
     report: dict = {
+        **_targets("autoseg_vs_nnunet", name),
         "commit": commit,
         "fold_commits": sorted(
             {state["folds"][f"{s.name}/fold_{f}"].get("commit", commit) for s in runners for f in fold_names}
@@ -603,16 +603,15 @@ def summarise(report: dict) -> dict:
     return out
 
 
-def report(results: str, doc: str = str(DOC)) -> None:
-    """Render one results file's table into ``doc`` (between its ``autoseg_vs_nnunet:<dataset>`` markers) and its
-    validation curves into a PNG next to the results file."""
+def report(results: str) -> None:
+    """Render one results file's table into the file it names (``targets``: docs/autoseg.md between its
+    ``autoseg_vs_nnunet:<dataset>`` markers) and its validation curves into a PNG next to the results file."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     data = json.loads(Path(results).read_text())
-    summary, name = data["summary"], data["dataset"]
     png = Path(results).resolve().with_suffix(".png")
     fig, axes = plt.subplots(1, len(data["folds"]), figsize=(3 * len(data["folds"]), 2.8), sharey=True, squeeze=False)
     for ax, fold in zip(axes[0], data["folds"]):
@@ -626,48 +625,22 @@ def report(results: str, doc: str = str(DOC)) -> None:
     axes[0][-1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(png, dpi=100)
-    shown = png.relative_to(REPO) if png.is_relative_to(REPO) else png
-    rows = [
-        "| side | fold Dice (mean +- sd over folds) | paired difference vs nnunetv2 (95% CI over cases) | test Dice "
-        "(5-fold ensemble) | s / epoch | peak RAM (MiB) |",
-        "|---|---|---|---|---:|---:|",
-    ]
-    for side in sorted(summary, key=lambda name: (name == "nnunetv2", name != "ours", name)):  # ours first, theirs last
-        s = summary[side]
-        sd = f" +- {s['fold_dice_sd']:.3f}" if s["fold_dice_sd"] is not None else ""
-        diff = s.get("difference_vs_nnunetv2")
-        diff_text = (
-            f"{diff['mean']:+.3f} [{diff['ci95'][0]:+.3f}, {diff['ci95'][1]:+.3f}] ({diff['cases']} cases)"
-            if diff
-            else ""
-        )
-        test = f"{s['test_dice']:.3f}" if s["test_dice"] is not None else ""
-        rows.append(
-            f"| {side} | {s['fold_dice_mean']:.3f}{sd} | {diff_text} | {test} | {s['seconds_per_epoch']:.1f} | "
-            f"{s['peak_rss_mib']} |"
-        )
-    commands = data.get("commands") or {side: data["command"] for side in data["sides"]}
-    by_command: dict[str, list[str]] = {}
-    for side, command in commands.items():
-        by_command.setdefault(command, []).append(side)
-    rows.append("")
-    runs = data.get("side_runs", {})
+    _render(results)
 
-    def where(side: str) -> str:
-        run = runs.get(side)
-        return f" ({run['date'][:10]}, {run['machine']['cpu']})" if run else ""
 
-    rows += [f"{', '.join(s + where(s) for s in sides)}: `{command}`" for command, sides in by_command.items()]
-    rows += [
-        "",
-        f"(commits {', '.join(_short(c) for c in data.get('fold_commits', [data['commit']]))}, "
-        f"latest run {data['date'][:10]}, "
-        f"{data['machine']['cpu']}, {data['machine']['cores']} cores; {data['configuration']}, patch "
-        f"{data['plans']['patch_size']}, batch {data['plans']['batch_size']}, {data['epochs']} epochs x "
-        f"{data['iters_per_epoch']} iterations, {data['num_workers']} data workers, {data['device']}). "
-        f"Curves: `{shown}`.",
-    ]
-    _replace_block(Path(doc), f"autoseg_vs_nnunet:{name}", rows)
+def _render(results: str | Path) -> None:
+    """Write the tables a results file names (:mod:`networks.apps.autoseg_tables`, through the renderer every
+    results file uses)."""
+    from networks.apps.evidence import write_rendered_targets
+
+    path = Path(results).resolve()
+    if path.is_relative_to(REPO):
+        write_rendered_targets(REPO, str(path.relative_to(REPO)))
+
+
+def _targets(experiment: str, dataset: str) -> dict:
+    """What a results file renders: its table in docs/autoseg.md between ``<experiment>:<dataset>`` markers."""
+    return {"experiment": experiment, "targets": {"sections": [["docs/autoseg.md", f"{experiment}:{dataset}"]]}}
 
 
 # nnunetv2's side of ``throughput``, run by nnunetv2's venv: its trainer's own training data loader (nnUNetDataLoader +
@@ -813,6 +786,7 @@ def throughput(
             **value,
         }
     report = {
+        **_targets("autoseg_throughput", raw.name),
         "command": _command_line("throughput"),
         "commit": commit,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -838,53 +812,15 @@ def throughput(
     return str(results_file)
 
 
-def report_throughput(results: str, doc: str = str(DOC)) -> None:
-    """Render a ``throughput`` results file into ``doc`` between its ``autoseg_throughput:<dataset>`` markers."""
-    data = json.loads(Path(results).read_text())
-    rows = [
-        "| side | training patches / s (loader + augmentation, no network; median [range] of the repeats) | prediction "
-        "s / case (window, mirroring, export) |",
-        "|---|---:|---:|",
-    ]
-    for side, s in data["sides"].items():
-        spread = s.get("patches_per_second_repeats", [s["patches_per_second"]])
-        rows.append(
-            f"| {side} | {s['patches_per_second']:.1f} [{min(spread):.1f}, {max(spread):.1f}] | "
-            f"{s['predict_seconds_per_case']:.1f} |"
-        )
-    ratio = data["ratios_ours_over_nnunetv2"]
-    rows.append(
-        f"| ours / nnunetv2 | {ratio['patches_per_second']:.2f} (above 1: ours faster) | "
-        f"{ratio['predict_seconds_per_case']:.2f} (below 1: ours faster) |"
-    )
-    rows += [
-        "",
-        f"`{data['command']}` (commit {_short(data['commit'])}, {data['date'][:10]}, {data['machine']['cpu']}, "
-        f"{data['machine']['cores']} cores; {data['configuration']}, patch {data['plans']['patch_size']}, batch "
-        f"{data['plans']['batch_size']}, {data['num_workers']} data workers, {data.get('repeats', 1)} x "
-        f"{data['batches']} batches after the first, fold {data['fold']}'s model on {data['test_cases']} test cases).",
-    ]
-    _replace_block(Path(doc), f"autoseg_throughput:{data['dataset']}", rows)
+def report_throughput(results: str) -> None:
+    """Render a ``throughput`` results file into docs/autoseg.md between its ``autoseg_throughput:<dataset>``
+    markers."""
+    _render(results)
 
 
 def _plan_summary(plans: dict, configuration: str) -> dict:
     """What a results file records of the plan: what decides the network and its input."""
     return {k: plans["configurations"][configuration].get(k) for k in ("patch_size", "batch_size", "spacing")}
-
-
-def _short(commit: str) -> str:
-    """A commit as a table shows it: 10 hex digits, keeping a ``+uncommitted`` flag."""
-    head, _, flag = commit.partition("+")
-    return head[:10] + (f"+{flag}" if flag else "")
-
-
-def _replace_block(doc: Path, mark: str, rows: list[str]) -> None:
-    text = doc.read_text()
-    start, end = f"<!-- {mark} -->", f"<!-- /{mark} -->"
-    if start not in text:
-        raise SystemExit(f"error: {doc} has no '{start}' ... '{end}' block")
-    head, rest = text.split(start, 1)
-    doc.write_text(f"{head}{start}\n" + "\n".join(rows) + f"\n{end}{rest.split(end, 1)[1]}")
 
 
 if __name__ == "__main__":

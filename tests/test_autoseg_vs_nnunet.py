@@ -20,6 +20,7 @@ import sys
 
 import pytest
 
+from networks.apps.autoseg_tables import comparison_section
 from tests import warm_python
 from tests.conftest import REPO_ROOT, prepared
 
@@ -69,14 +70,13 @@ def test_one_fold_with_both_trainers(tmp_path):
     assert "swin_umamba" not in merged["commands"]["nnunetv2"]
     assert merged["nnunetv2_evaluator_check"] == check
     assert set(merged["summary"]["ours_swin_umamba"]["difference_vs_nnunetv2"]) == {"mean", "ci95", "cases"}
-    doc = tmp_path / "autoseg.md"
-    mark = f"autoseg_vs_nnunet:{merged['dataset']}"
-    doc.write_text(f"x\n<!-- {mark} -->\nSTALE\n<!-- /{mark} -->\ny\n")
     script = str(REPO_ROOT / "benchmarks" / "autoseg_vs_nnunet.py")
-    proc = warm_python.run([sys.executable, script, "report", str(results), "--doc", str(doc)], timeout=300)
+    proc = warm_python.run([sys.executable, script, "report", str(results)], timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    table = doc.read_text()
-    assert "STALE" not in table and table.count("| ours_swin_umamba |") == 1 and table.endswith("\ny\n")
+    assert results.with_suffix(".png").is_file()
+    assert merged["targets"]["sections"] == [["docs/autoseg.md", f"autoseg_vs_nnunet:{merged['dataset']}"]]
+    table = comparison_section(merged, "docs/results/x.json")  # what render_results writes between the markers
+    assert table.count("| ours_swin_umamba |") == 1 and "Curves: `docs/results/x.png`" in table
     assert table.index("| ours |") < table.index("| ours_swin_umamba |") < table.index("| nnunetv2 |")
 
     # each side's data loader and predictor alone, on the run's fold-0 models

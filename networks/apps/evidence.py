@@ -60,6 +60,7 @@ from typing import Any
 
 import numpy as np
 
+from networks.apps.autoseg_tables import augmentation_section, comparison_section, throughput_section
 from networks.data.file_io import write_bytes_atomic
 from networks.metrics.intervals import (
     bootstrap_mean_auc,
@@ -550,6 +551,9 @@ SECTION_RENDERERS = {
     "vlp_comparison": vlp_comparison_section,
     "measurement_table": measurement_section,
     "network_convergence": network_convergence_section,
+    "autoseg_vs_nnunet": comparison_section,
+    "autoseg_throughput": throughput_section,
+    "autoseg_augmentation": augmentation_section,
 }
 
 
