@@ -9,22 +9,24 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 """
-Compare nuclei instance segmentations on the same test images with the same metrics (docs/results.md).
+Compare nuclei instance segmentations on the same test images with the same metrics, over training seeds
+(docs/results.md).
 
 Rows: the Mask R-CNN bundle; the Swin-UMamba nuclei bundle's foreground split into instances by connected components
 and by a distance-transform watershed; Otsu thresholding + watershed on the raw image (scikit-image), the floor a
-user would try first. Each row is a folder of instance label maps; all are scored by ``networks.metrics``.
+user would try first (no training: one run). For each seed both bundles are trained on nuclei2d with their defaults
+and ``--seed k`` (the models are shared by every test set), then predict the test images; every label map is scored
+by ``networks.metrics.instance_report``.
 
 Usage (repository root)::
 
-    python scripts/instance_comparison.py run --dataset nuclei2d \
-        --maskrcnn_ckpt runs/maskrcnn/models/model.pt \
-        --semantic_ckpt bundle/swin_umamba_nuclei_segmentation/models/model.pt --semantic_small True
-    python scripts/instance_comparison.py run --dataset nuclei2d_slices ...   # the other microscope
+    python scripts/instance_comparison.py run --dataset nuclei2d --seeds 0,1,2
+    python scripts/instance_comparison.py run --dataset nuclei2d_slices --seeds 0,1,2   # another microscope
 
-It prints and runs each bundle command, writes ``<out_dir>/<row>/`` label maps, ``<out_dir>/comparison.json`` and the
-table between ``<!-- results:instances_<dataset> -->`` markers of ``docs/results.md`` and of the Mask R-CNN bundle's
-``docs/README.md``.
+Each finished (row, seed) goes into ``docs/results/instances_<dataset>.json`` at once (per-image counts and scores,
+commands, commit, date, machine); a run already there is skipped and an interrupted training resumes, so the
+experiment can be split across sessions. The tables of docs/results.md and of the Mask R-CNN bundle's README (and, for
+nuclei2d, that bundle's ``eval_metrics``) are rendered from the file (``scripts/render_results.py``).
 """
 
 from __future__ import annotations
@@ -32,28 +34,57 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import platform
+import shlex
 import sys
+import time
 
 import fire
 import nibabel as nib
 import numpy as np
 
-from networks.apps.steps import SMALL_SWIN_UMAMBA, replace_section, run_step, show_command
-from networks.data.file_io import write_json_atomic
+from networks.apps.evidence import (
+    add_run,
+    bundle_targets,
+    git_commit,
+    load_results,
+    machine_description,
+    parse_seeds,
+    write_rendered_targets,
+)
+from networks.apps.steps import run_step, show_command
 from networks.metrics import instance_report
 from networks.transforms import split_foreground
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-__all__ = ["otsu_watershed", "run", "evaluate_folders"]
+__all__ = ["otsu_watershed", "run", "evaluate_folder"]
 
 MASKRCNN = os.path.join("bundle", "maskrcnn_nuclei_instance_segmentation")
 SEMANTIC = os.path.join("bundle", "swin_umamba_nuclei_segmentation")
+TRAINING_DATA = os.path.join("data", "nuclei2d")  # both bundles train on nuclei2d whatever the test set
 ROWS = {
     "maskrcnn": "Mask R-CNN (this bundle)",
     "swin_umamba_components": "Swin-UMamba foreground, connected components",
     "swin_umamba_watershed": "Swin-UMamba foreground, distance watershed",
-    "otsu_watershed": "Otsu + distance watershed (scikit-image)",
+    "otsu_watershed": "Otsu + distance watershed (scikit-image, no training: one run)",
+}
+METRICS = {
+    "dsb_accuracy_0.5": {
+        "label": "DSB acc@0.5",
+        "higher_is_better": True,
+        "pooled": {"numerator": "tp_0.5", "denominator": ["tp_0.5", "fp_0.5", "fn_0.5"]},
+    },
+    "aji": {"label": "AJI", "higher_is_better": True},
+    "pq": {"label": "PQ", "higher_is_better": True},
+    "mean_dsb_accuracy": {"label": "mean DSB acc@0.5:0.9", "higher_is_better": True, "per_run": True},
+    "coco_map": {"label": "COCO mask mAP", "higher_is_better": True, "per_run": True},
+}
+# the Mask R-CNN bundle's eval_metrics names
+METADATA_NAMES = {
+    "dsb_accuracy_0.5": "test_dsb_accuracy_0.5",
+    "aji": "test_aji",
+    "pq": "test_pq",
+    "mean_dsb_accuracy": "test_mean_dsb_accuracy_0.5_0.9",
+    "coco_map": "test_coco_mask_map",
 }
 
 
@@ -65,11 +96,22 @@ def otsu_watershed(image: np.ndarray, sigma: float = 1.0, min_distance: int = 7)
     return split_foreground(smooth > threshold_otsu(smooth), "watershed", min_distance)
 
 
+def _bundle_cmd(bundle: str, config: str) -> list[str]:
+    cmd = [sys.executable, "-m", "monai.bundle", "run", "--config_file", f"{bundle}/configs/{config}"]
+    cmd += ["--meta_file", f"{bundle}/configs/metadata.json", "--logging_file", f"{bundle}/configs/logging.conf"]
+    return cmd + ["--bundle_root", bundle]
+
+
+def _train_cmd(bundle: str, model_dir: str, seed: int, overrides: list[str]) -> list[str]:
+    """The bundle's default training on nuclei2d with a seed, into ``model_dir`` (models/, checkpoints/, eval/)."""
+    cmd = _bundle_cmd(bundle, "train.json") + ["--dataset_dir", TRAINING_DATA, "--seed", str(seed)]
+    cmd += ["--ckpt_dir", f"{model_dir}/models", "--resume_dir", f"{model_dir}/checkpoints"]
+    return cmd + ["--output_dir", f"{model_dir}/eval", *overrides]
+
+
 def _inference_cmd(bundle: str, input_dir: str, output_dir: str, ckpt: str) -> list[str]:
     """The ``monai.bundle run`` command of a bundle's folder inference with given weights."""
-    cmd = [sys.executable, "-m", "monai.bundle", "run", "--config_file", f"{bundle}/configs/inference.json"]
-    cmd += ["--meta_file", f"{bundle}/configs/metadata.json", "--logging_file", f"{bundle}/configs/logging.conf"]
-    cmd += ["--bundle_root", bundle, "--input_dir", input_dir, "--output_dir", output_dir]
+    cmd = _bundle_cmd(bundle, "inference.json") + ["--input_dir", input_dir, "--output_dir", output_dir]
     return cmd + ["--checkpointloader#load_path", ckpt]
 
 
@@ -106,112 +148,176 @@ def _maskrcnn_scores(folder: str) -> dict[str, dict[int, float]]:
     return out
 
 
-def evaluate_folders(dataset_dir: str, folders: dict[str, str], suffixes: dict[str, str]) -> dict[str, dict]:
-    """Score each folder of label maps (<case><suffix>) against the test split's true instance maps."""
+def evaluate_folder(dataset_dir: str, folder: str, suffix: str, scored: bool = False) -> tuple[dict, dict]:
+    """Score a folder of label maps (``<case><suffix>``) against the test split's true instance maps: (per-image
+    counts and scores, whole-set summary). ``scored``: rank COCO detections by the folder's ``instances_coco.json``."""
     cases = _test_cases(dataset_dir)
-    truths = [_load(os.path.join(REPO, dataset_dir, c["instance"])) for c in cases]
     names = [_stem(c["image"]) for c in cases]
-    results = {}
-    for row, folder in folders.items():
-        preds = [_load(os.path.join(REPO, folder, f"{n}{suffixes[row]}")) for n in names]
-        scores = _maskrcnn_scores(os.path.join(REPO, folder)) if row == "maskrcnn" else {}
-        per_image, summary = instance_report(truths, preds, names, [scores.get(n) for n in names] if scores else None)
-        results[row] = {"summary": summary, "per_image": per_image}
-    return results
+    truths = [_load(os.path.join(REPO, dataset_dir, c["instance"])) for c in cases]
+    preds = [_load(os.path.join(REPO, folder, f"{n}{suffix}")) for n in names]
+    scores = _maskrcnn_scores(os.path.join(REPO, folder)) if scored else {}
+    per_image, summary = instance_report(truths, preds, names, [scores.get(n) for n in names] if scores else None)
+    keys = ("n_true", "n_pred", "tp_0.5", "fp_0.5", "fn_0.5", "f1_0.5", "aji", "aji_plus", "pq", "dq", "sq")
+    images = {r["image"]: {k: round(float(r[k]), 6) for k in keys} for r in per_image}
+    whole = {key: summary[key] for key in ("dsb_accuracy_0.5", "mean_dsb_accuracy", "f1_0.5")}
+    whole.update(coco_map=summary["coco"]["mAP"], coco_ap50=summary["coco"]["AP50"])
+    return images, {k: round(float(v), 6) for k, v in whole.items()}
 
 
-def _table(dataset: str, results: dict[str, dict], commands: list[str]) -> str:
-    head = "| method | DSB acc@0.5 | mean DSB acc@0.5:0.9 | F1@0.5 | AJI | AJI+ | PQ | COCO mAP | AP50 |"
-    lines = [f"### {dataset} test split: nuclei instance segmentation", "", head, "|" + "---|" * 9]
-    for row, res in results.items():
-        s = res["summary"]
-        cells = [s["dsb_accuracy_0.5"], s["mean_dsb_accuracy"], s["f1_0.5"], s["aji"], s["aji_plus"], s["pq"]]
-        cells += [s["coco"]["mAP"], s["coco"]["AP50"]]
-        lines.append(f"| {ROWS[row]} | " + " | ".join(f"{v:.4f}" for v in cells) + " |")
-    n = next(iter(results.values()))["summary"]["num_images"]
-    lines += [
-        "",
-        f"{n} test images. DSB accuracy = TP / (TP + FP + FN) with TP counted over all images (StarDist matching, "
-        "IoU >= threshold); AJI, AJI+ and PQ are means over images; COCO mask AP by pycocotools with up to 1000 "
-        "detections per image, ranked by Mask R-CNN's scores (the other rows have no scores: all their instances "
-        "tie). Commands (repository root):",
-        "",
-        "```bash",
-        *commands,
-        "```",
-        "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}, Python "
-        f"{platform.python_version()}; run {datetime.date.today().isoformat()}.",
-    ]
-    return "\n".join(lines)
+def results_file(dataset: str) -> str:
+    return os.path.join("docs", "results", f"instances_{dataset}.json")
+
+
+def _header(dataset: str) -> dict:
+    names = {"nuclei2d": "nuclei2d test split", "nuclei2d_slices": "nuclei2d_slices (another microscope)"}
+    targets = bundle_targets(MASKRCNN, f"results:instances_{dataset}", metadata=dataset == "nuclei2d",
+                             metadata_names=METADATA_NAMES)  # fmt: skip
+    return {
+        "experiment": "instance_comparison",
+        "title": f"{names.get(dataset, dataset)}: nuclei instance segmentation",
+        "baseline": "maskrcnn",
+        "setting": {"dataset": dataset, "training_data": TRAINING_DATA},
+        "metrics": METRICS,
+        "targets": targets,
+        "rows": {},
+    }
+
+
+def _train(bundle: str, model_dir: str, seed: int, overrides: list[str], dry_run: bool) -> dict:
+    """Train (or resume, or keep) one bundle's model of a seed; what the results file records of it."""
+    cmd = _train_cmd(bundle, model_dir, seed, overrides)
+    model = os.path.join(REPO, model_dir, "models", "model.pt")
+    done = os.path.join(REPO, model_dir, "finished")  # written after training returns: model.pt alone may be an epoch's
+    record = {"train_command": show_command(cmd), "checkpoint": f"{model_dir}/models/model.pt"}
+    if dry_run:
+        run_step(cmd, True, REPO)
+        return record
+    if os.path.isfile(done):
+        return record
+    if os.path.isfile(os.path.join(REPO, model_dir, "checkpoints", "checkpoint_last.pt")):
+        cmd += ["--resume", "True"]
+    start = time.monotonic()
+    run_step(cmd, False, REPO, log=os.path.join(REPO, model_dir, "train.log"))
+    if not os.path.isfile(model):
+        raise RuntimeError(f"training wrote no {model}; log: {model_dir}/train.log")
+    with open(done, "w") as f:
+        f.write(f"{time.monotonic() - start:.0f}\n")
+    return record
+
+
+def _row_run(command: str, bundle_commands: list[str], images: dict, summary: dict, **extra) -> dict:
+    return {"command": command, "bundle_commands": bundle_commands, "commit": git_commit(REPO),
+            "date": datetime.date.today().isoformat(), "machine": machine_description(), **extra,
+            "summary": summary, "cases": images}  # fmt: skip
 
 
 def run(
     dataset: str = "nuclei2d",
-    maskrcnn_ckpt: str = os.path.join("runs", "maskrcnn", "models", "model.pt"),
-    semantic_ckpt: str = os.path.join(SEMANTIC, "models", "model.pt"),
-    semantic_small: bool = True,
-    semantic_patch: str = "[128,128]",
-    out_dir: str | None = None,
-    results: str = os.path.join("docs", "results.md"),
+    seeds: str | list[int] = "0,1,2",
+    rows: str | list[str] | None = None,
+    out_root: str | None = None,
+    overrides: str | None = None,
+    results: str | None = None,
     dry_run: bool = False,
-) -> None:
+) -> dict:
     """
-    Predict the test split of a prepared nuclei dataset with every method, score them and publish the table.
+    Train both bundles per seed (on nuclei2d), predict the test split of ``dataset`` with every row, score each row
+    and record it; render the tables.
 
     Args:
         dataset: nuclei2d or nuclei2d_slices (prepared under data/ if missing).
-        maskrcnn_ckpt: weights of the Mask R-CNN bundle.
-        semantic_ckpt: weights of the Swin-UMamba nuclei bundle.
-        semantic_small: the Swin-UMamba weights are the reduced-width network of ``make main``.
-        semantic_patch: the Swin-UMamba bundle's patch size used in training (sliding window).
-        out_dir: working folder (default ``runs/instances/<dataset>``).
-        results: markdown file of the table.
+        seeds: training seeds, seed by seed across the rows.
+        rows: subset of ``ROWS`` (default: all).
+        out_root: folder of the models (``<out_root>/models/<bundle>/seed<k>``) and predictions (default
+            ``runs/instances``, or ``runs/instances_<results name>`` with ``results``).
+        overrides: extra ``--id value`` arguments of both trainings (e.g. ``--epochs 1`` for a check); they change
+            the recipe, so they need ``results``.
+        results: results file to record into instead of ``docs/results/instances_<dataset>.json`` (not rendered).
         dry_run: print the commands only.
     """
-    out_dir = out_dir or os.path.join("runs", "instances", dataset)
-    data = os.path.join("data", dataset)
-    py = sys.executable
-    commands = [[py, "-m", "networks.apps.prepare_data", dataset, "--out", data]]
-    run_step(commands[0], dry_run, cwd=REPO)
-    images = os.path.join(out_dir, "test_images")
+    rows = [rows] if isinstance(rows, str) else list(rows or ROWS)
+    if set(rows) - set(ROWS):
+        raise ValueError(f"rows must be in {list(ROWS)}, got {rows}")
+    if overrides and not results:
+        raise ValueError("--overrides changes the recipe: record the runs with --results FILE")
+    extra = shlex.split(overrides or "")
+    path = os.path.abspath(results) if results else os.path.join(REPO, results_file(dataset))
+    out_root = out_root or os.path.join(
+        "runs", "instances" + (f"_{os.path.splitext(os.path.basename(path))[0]}" if results else "")
+    )
+    data_dir = os.path.join("data", dataset)
+    for prepared in sorted({TRAINING_DATA, data_dir}):
+        if not os.path.isfile(os.path.join(REPO, prepared, "dataset.json")):
+            run_step(
+                [sys.executable, "-m", "networks.apps.prepare_data", os.path.basename(prepared), "--out", prepared],
+                dry_run,
+                REPO,
+            )
+    data = load_results(path, **_header(dataset))
+    images = os.path.join(out_root, dataset, "test_images")
     if not dry_run:
         os.makedirs(os.path.join(REPO, images), exist_ok=True)
-        for case in _test_cases(data):
+        for case in _test_cases(data_dir):
             link = os.path.join(REPO, images, os.path.basename(case["image"]))
             if not os.path.lexists(link):
-                os.symlink(os.path.abspath(os.path.join(REPO, data, case["image"])), link)
-    folders = {row: os.path.join(out_dir, row) for row in ROWS}
-    semantic = os.path.join(out_dir, "swin_umamba_semantic")
-    commands.append(_inference_cmd(MASKRCNN, images, folders["maskrcnn"], maskrcnn_ckpt) + ["--output_ext", ".nii.gz"])
-    commands.append(
-        _inference_cmd(SEMANTIC, images, semantic, semantic_ckpt)
-        + ["--patch_size", semantic_patch]
-        + (SMALL_SWIN_UMAMBA if semantic_small else [])
-    )
-    for cmd in commands[1:]:
-        run_step(cmd, dry_run, cwd=REPO)
-    shown = [show_command(c) for c in commands]
-    shown.append(f"python scripts/instance_comparison.py run --dataset {dataset} (splits and scores the folders)")
-    if dry_run:
-        return
-    for case in _test_cases(data):
-        stem, like = _stem(case["image"]), os.path.join(REPO, data, case["image"])
-        foreground = _load(os.path.join(REPO, semantic, f"{stem}_seg.nii.gz")) > 0
-        for method in ("components", "watershed"):
-            path = os.path.join(REPO, folders[f"swin_umamba_{method}"], f"{stem}.nii.gz")
-            _write(split_foreground(foreground, method), like, path)
-        _write(otsu_watershed(_load(like)), like, os.path.join(REPO, folders["otsu_watershed"], f"{stem}.nii.gz"))
-    suffixes = {row: ".nii.gz" for row in ROWS} | {"maskrcnn": "_instances.nii.gz"}
-    scored = evaluate_folders(data, folders, suffixes)
-    write_json_atomic(os.path.join(REPO, out_dir, "comparison.json"), {r: v["summary"] for r, v in scored.items()})
-    for row, res in scored.items():
-        s = res["summary"]
-        print(f"{ROWS[row]}: DSB acc@0.5 {s['dsb_accuracy_0.5']:.4f}, AJI {s['aji']:.4f}, PQ {s['pq']:.4f}")
-    table = _table(dataset, scored, shown)
-    replace_section(os.path.join(REPO, results), f"results:instances_{dataset}", table)
-    replace_section(os.path.join(REPO, MASKRCNN, "docs", "README.md"), f"results:instances_{dataset}", table)
-    print(f"\ntable written to {results} and {MASKRCNN}/docs/README.md")
+                os.symlink(os.path.abspath(os.path.join(REPO, data_dir, case["image"])), link)
+    options = f" --overrides={shlex.quote(overrides)}" if overrides else ""
+    for seed in parse_seeds(seeds):
+        todo = [r for r in rows if str(seed) not in data["rows"].get(r, {}).get("runs", {})]
+        if data["rows"].get("otsu_watershed", {}).get("runs"):  # deterministic: recorded once, whatever the seed
+            todo = [r for r in todo if r != "otsu_watershed"]
+        if not todo:
+            continue
+        command = f"python scripts/instance_comparison.py run --dataset {dataset} --seeds {seed}{options}"
+        out = os.path.join(out_root, dataset, f"seed{seed}")
+        if "maskrcnn" in todo:
+            model_dir = os.path.join(out_root, "models", "maskrcnn", f"seed{seed}")
+            trained = _train(MASKRCNN, model_dir, seed, extra, dry_run)
+            folder = os.path.join(out, "maskrcnn")
+            infer = _inference_cmd(MASKRCNN, images, folder, trained["checkpoint"]) + ["--output_ext", ".nii.gz"]
+            run_step(infer, dry_run, REPO, log=None if dry_run else os.path.join(REPO, out, "maskrcnn.log"))
+            if not dry_run:
+                scores, summary = evaluate_folder(data_dir, folder, "_instances.nii.gz", scored=True)
+                run = _row_run(
+                    command + " --rows maskrcnn", [trained["train_command"], show_command(infer)], scores, summary
+                )
+                add_run(path, data, "maskrcnn", seed, run, label=ROWS["maskrcnn"])
+        semantic_rows = [r for r in todo if r.startswith("swin_umamba")]
+        if semantic_rows:
+            model_dir = os.path.join(out_root, "models", "swin_umamba", f"seed{seed}")
+            trained = _train(SEMANTIC, model_dir, seed, extra, dry_run)
+            semantic = os.path.join(out, "swin_umamba_semantic")
+            infer = _inference_cmd(SEMANTIC, images, semantic, trained["checkpoint"])
+            run_step(infer, dry_run, REPO, log=None if dry_run else os.path.join(REPO, out, "swin_umamba.log"))
+            for row in semantic_rows:
+                if dry_run:
+                    continue
+                method = row.rsplit("_", 1)[1]
+                for case in _test_cases(data_dir):
+                    stem, like = _stem(case["image"]), os.path.join(REPO, data_dir, case["image"])
+                    foreground = _load(os.path.join(REPO, semantic, f"{stem}_seg.nii.gz")) > 0
+                    _write(split_foreground(foreground, method), like, os.path.join(REPO, out, row, f"{stem}.nii.gz"))
+                scores, summary = evaluate_folder(data_dir, os.path.join(out, row), ".nii.gz")
+                commands = [trained["train_command"], show_command(infer)]
+                split = f"networks.transforms.split_foreground(foreground, '{method}')"
+                run = _row_run(command + f" --rows {row}", commands, scores, summary, split=split)
+                add_run(path, data, row, seed, run, label=ROWS[row])
+        if "otsu_watershed" in todo and not dry_run:
+            folder = os.path.join(out, "otsu_watershed")
+            for case in _test_cases(data_dir):
+                like = os.path.join(REPO, data_dir, case["image"])
+                _write(otsu_watershed(_load(like)), like, os.path.join(REPO, folder, f"{_stem(case['image'])}.nii.gz"))
+            scores, summary = evaluate_folder(data_dir, folder, ".nii.gz")
+            run = _row_run(
+                f"python scripts/instance_comparison.py run --dataset {dataset} --rows otsu_watershed",
+                [],
+                scores,
+                summary,
+            )
+            add_run(path, data, "otsu_watershed", seed, run, label=ROWS["otsu_watershed"])
+    if not dry_run and not results:
+        write_rendered_targets(REPO, os.path.relpath(path, REPO))
+    return data
 
 
 if __name__ == "__main__":

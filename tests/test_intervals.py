@@ -19,6 +19,7 @@ from networks.metrics.intervals import (
     mean_sd,
     paired_bootstrap_auc_interval,
     paired_bootstrap_interval,
+    paired_bootstrap_ratio_interval,
     verdict,
     weighted_auc,
 )
@@ -82,3 +83,17 @@ def test_auc_interval_of_a_perfect_against_a_chance_ranking():
     assert (diff, low, high) == pytest.approx((0.5, 0.5, 0.5))
     with pytest.raises(ValueError, match="seeds, cases, classes"):
         paired_bootstrap_auc_interval(perfect[:, :30], chance, labels)
+
+
+def test_pooled_ratio_interval_pools_the_cases_of_each_resample():
+    # per-image TP and TP + FP + FN: arm a pools 30/40 = 0.75, arm b 20/40 = 0.5; the image means differ from that
+    num_a, den_a = np.array([[27.0, 3.0]]), np.array([[30.0, 10.0]])
+    num_b, den_b = np.array([[15.0, 5.0]]), np.array([[30.0, 10.0]])
+    diff, low, high = paired_bootstrap_ratio_interval(num_a, den_a, num_b, den_b, num_resamples=2000)
+    assert diff == pytest.approx(0.25)
+    # every resample is image 1 twice (0.9 - 0.5), image 2 twice (0.3 - 0.5) or both (0.25): the interval spans them
+    assert low == pytest.approx(-0.2) and high == pytest.approx(0.4)
+    same = paired_bootstrap_ratio_interval(num_a, den_a, num_a, den_a, num_resamples=200)
+    assert same == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="same cases"):
+        paired_bootstrap_ratio_interval(num_a, den_a, num_b[:, :1], den_b[:, :1])

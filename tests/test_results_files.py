@@ -105,7 +105,9 @@ def test_vision_language_tables_rescore_auc_from_the_case_probabilities(tmp_path
     assert metrics["auc_images"] == 0.5 and metrics["test_mean_text"] == 0.5 and "2 training seed(s) of B" in metrics[
         "note"] and metrics["note"].endswith("; phantoms")  # fmt: skip
     assert "| A | 2 | 1.0000 +- 0.0000 | 1.0000 +- 0.0000 | 1.0000 +- 0.0000 | (baseline) |" in text
-    assert "| B | 2 | 0.5000 +- 0.0000 | 0.5000 +- 0.0000 | 0.5000 +- 0.0000 | -0.5000 [-0.5000, -0.5000] worse |" in text
+    assert (
+        "| B | 2 | 0.5000 +- 0.0000 | 0.5000 +- 0.0000 | 0.5000 +- 0.0000 | -0.5000 [-0.5000, -0.5000] worse |" in text
+    )
     assert "| A | images | 1.000 | 1.000 |" in text and "| B | reports | 0.500 | 0.500 |" in text
     assert "| A | 0.80 -> 0.10 | 0.60 -> 0.70 | 0: q; 1: q |" in text
     assert "10 test cases (held-out IU reports; positives: p 5, q 5)" in text
@@ -130,3 +132,30 @@ def test_converged_comparison_shows_best_epochs_and_how_flat_the_curves_end(tmp_
     assert "| A | 2 | 0.7000 +- 0.0000 | (baseline) | 2.00 M | 0.800 @ 3/0.800 @ 4 | +0.000 | 10.0 |" in text
     assert "| B | 1 | 0.4500 | -0.2500 [" in text and "| 1.00 M | 0.200 @ 20 | +0.100 | 1.5 |" in text
     assert "Curves: `docs/curves.png`" in text
+
+
+def test_pooled_and_per_run_metrics_of_an_instance_comparison(tmp_path):
+    from networks.apps.evidence import instance_comparison_section, seed_values
+
+    pooled = {"numerator": "tp", "denominator": ["tp", "fp", "fn"]}
+    header = {
+        "experiment": "instance_comparison", "title": "toy instances", "baseline": "a", "setting": {},
+        "metrics": {"acc": {"label": "acc", "higher_is_better": True, "pooled": pooled},
+                    "aji": {"label": "AJI", "higher_is_better": True},
+                    "map": {"label": "mAP", "higher_is_better": True, "per_run": True}},
+    }  # fmt: skip
+    source = tmp_path / "toy.json"
+    results = load_results(source, **header)
+    images = {"i1": {"tp": 27, "fp": 2, "fn": 1, "n_true": 28, "aji": 0.8},
+              "i2": {"tp": 3, "fp": 4, "fn": 3, "n_true": 6, "aji": 0.4}}  # fmt: skip
+    for seed, m in ((0, 0.5), (1, 0.7)):
+        add_run(source, results, "a", seed, {**_run(images, seed), "summary": {"map": m}}, label="A")
+    worse = {k: {**v, "tp": v["tp"] - 1, "fn": v["fn"] + 1} for k, v in images.items()}
+    add_run(source, results, "b", 0, {**_run(worse, 0), "summary": {"map": 0.1}}, label="B")
+    assert seed_values(results, "a", "acc") == pytest.approx([30 / 40, 30 / 40])  # pooled, not the image mean
+    assert seed_values(results, "a", "map") == pytest.approx([0.5, 0.7])
+    text = instance_comparison_section(results, "toy.json")
+    assert "2 test images, 34 nuclei" in text
+    assert "| method | seeds | acc | AJI | mAP | acc - A [95% interval] | AJI - A [95% interval] |" in text
+    assert "| A | 2 | 0.7500 +- 0.0000 | 0.6000 +- 0.0000 | 0.6000 +- 0.1414 | (baseline) | (baseline) |" in text
+    assert "| B | 1 | 0.7000 | 0.6000 | 0.1000 | -0.0500 [" in text and "worse" in text

@@ -38,6 +38,12 @@ scores like a network comparison; their runs also hold ``validation_curve`` ([[e
 ``best_validation``/``best_epoch`` and ``training_wall_s``, and the file a ``figure`` of the curves; it renders
 :func:`network_convergence_section`.
 
+A metric is by default the per-seed mean over cases; ``"pooled": {"numerator": key, "denominator": [keys]}`` makes it
+the ratio of sums over cases (DSB accuracy, TP / (TP + FP + FN) over all images), resampled as such; ``"per_run":
+true`` reads it from each run's ``summary`` (a whole-set statistic, e.g. COCO mAP: spread over seeds, no interval).
+A nuclei instance comparison (``"experiment": "instance_comparison"``) has rows of methods whose cases are test images
+with matching counts and per-image AJI/PQ; it renders :func:`instance_comparison_section`.
+
 A vision-language comparison (``"experiment": "vlp_comparison"``) scores multi-label zero-shot probabilities on several
 evaluations of the same test cases (``"evaluations"``: {name: label}); ``"labels"`` holds each case's 0/1 truth over
 ``"classes"`` as space-separated text, and a run's cases hold per evaluation the probabilities in the same form (one
@@ -66,6 +72,7 @@ from networks.metrics.intervals import (
     bootstrap_mean_auc,
     mean_sd,
     paired_bootstrap_interval,
+    paired_bootstrap_ratio_interval,
     paired_interval,
     scored_classes,
     verdict,
@@ -80,11 +87,14 @@ __all__ = [
     "load_results",
     "add_run",
     "case_scores",
+    "seed_values",
+    "difference_interval",
     "comparison_table",
     "network_comparison_section",
     "network_convergence_section",
     "bundle_training_section",
     "classification_comparison_section",
+    "instance_comparison_section",
     "vlp_comparison_section",
     "measurement_section",
     "dumps_results",
@@ -172,6 +182,57 @@ def case_scores(results: dict, row: str, metric: str) -> tuple[list[str], np.nda
     return [c for c, k in zip(cases, keep) if k], values[:, keep]
 
 
+def _aligned(results: dict, row: str, metrics: list[str]) -> tuple[list[str], list[np.ndarray]]:
+    """(cases, [(seeds, cases) per metric]) over the cases where every metric has a value."""
+    scored = [case_scores(results, row, m) for m in metrics]
+    cases = sorted(set.intersection(*(set(c) for c, _ in scored)))
+    return cases, [v[:, [c.index(x) for x in cases]] for c, v in scored]
+
+
+def _pooled_parts(results: dict, row: str, pooled: dict) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(cases, numerators, denominators) of a metric pooled over cases (``"pooled": {"numerator": key,
+    "denominator": [keys summed]}``), each (seeds, cases)."""
+    cases, values = _aligned(results, row, [pooled["numerator"], *pooled["denominator"]])
+    return cases, values[0], np.sum(values[1:], axis=0)
+
+
+def seed_values(results: dict, row: str, metric: str) -> np.ndarray:
+    """The per-seed statistic of one row and metric: the mean over test cases; for a ``pooled`` metric the ratio of
+    the sums over cases; for a ``per_run`` metric the value each run recorded in its ``summary`` (a statistic of the
+    whole test set that no per-case value gives back, e.g. COCO mAP)."""
+    spec = results["metrics"][metric]
+    if spec.get("per_run"):
+        runs = results["rows"][row]["runs"]
+        return np.array([runs[s]["summary"][metric] for s in sorted(runs, key=int)], dtype=np.float64)
+    if "pooled" in spec:
+        _, num, den = _pooled_parts(results, row, spec["pooled"])
+        return num.sum(1) / den.sum(1)
+    return case_scores(results, row, metric)[1].mean(1)
+
+
+def difference_interval(results: dict, row: str, metric: str) -> tuple[float, float, float]:
+    """(difference, low, high): the row's per-seed statistic minus the baseline row's, averaged over seeds, with the
+    95% bootstrap interval resampling the test cases both rows scored (paired) and each row's seeds."""
+    spec, baseline = results["metrics"][metric], results["baseline"]
+    if spec.get("per_run"):
+        raise ValueError(f"metric '{metric}' is recorded per run: no per-case values to resample.")
+    if "pooled" in spec:
+        (cases, num, den), (base_cases, base_num, base_den) = (
+            _pooled_parts(results, r, spec["pooled"]) for r in (row, baseline)
+        )
+        shared = sorted(set(cases) & set(base_cases))
+        pick, base_pick = [cases.index(c) for c in shared], [base_cases.index(c) for c in shared]
+        return paired_bootstrap_ratio_interval(
+            num[:, pick], den[:, pick], base_num[:, base_pick], base_den[:, base_pick]
+        )
+    cases, values = case_scores(results, row, metric)
+    base_cases, base = case_scores(results, baseline, metric)
+    shared = sorted(set(cases) & set(base_cases))
+    a = values[:, [cases.index(c) for c in shared]]
+    b = base[:, [base_cases.index(c) for c in shared]]
+    return paired_bootstrap_interval(a, b)
+
+
 def _spread_text(per_seed: np.ndarray) -> str:
     """``mean +- sd`` over seeds (the mean alone for one seed)."""
     mean, sd = mean_sd(per_seed)
@@ -183,30 +244,28 @@ def _cell(values: np.ndarray) -> str:
 
 
 def comparison_table(results: dict, extra_columns: dict[str, str] | None = None, row_header: str = "network") -> str:
-    """Markdown: per row and metric the mean +- sd over seeds of the per-seed mean over test cases, and the
-    difference to the baseline row with its 95% bootstrap interval and what it shows."""
+    """Markdown: per row and metric the mean +- sd over seeds of the per-seed statistic (:func:`seed_values`), and
+    for each metric with per-case values the difference to the baseline row with its 95% bootstrap interval and what
+    it shows."""
     baseline, metrics = results["baseline"], results["metrics"]
     extra_columns = extra_columns or {}
+    paired = [m for m, spec in metrics.items() if not spec.get("per_run")]
     head = [row_header, "seeds"] + [m["label"] for m in metrics.values()]
-    head += [f"{m['label']} - {results['rows'][baseline]['label']} [95% interval]" for m in metrics.values()]
+    base_label = results["rows"].get(baseline, {}).get("label", baseline)  # a partial file may lack it yet
+    head += [f"{metrics[m]['label']} - {base_label} [95% interval]" for m in paired]
     head += list(extra_columns.values())
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row, entry in results["rows"].items():
         cells = [entry["label"], str(len(entry["runs"]))]
-        diffs = []
-        for metric, spec in metrics.items():
-            cases, values = case_scores(results, row, metric)
-            cells.append(_cell(values))
-            if row == baseline:
-                diffs.append("(baseline)")
+        cells += [_spread_text(seed_values(results, row, m)) for m in metrics]
+        for metric in paired:
+            if row == baseline or baseline not in results["rows"]:
+                cells.append("(baseline)" if row == baseline else "-")
                 continue
-            base_cases, base = case_scores(results, baseline, metric)
-            shared = sorted(set(cases) & set(base_cases))
-            a = values[:, [cases.index(c) for c in shared]]
-            b = base[:, [base_cases.index(c) for c in shared]]
-            diff, low, high = paired_bootstrap_interval(a, b)
-            diffs.append(f"{diff:+.4f} [{low:+.4f}, {high:+.4f}] {verdict(low, high, spec['higher_is_better'])}")
-        cells += diffs
+            diff, low, high = difference_interval(results, row, metric)
+            cells.append(
+                f"{diff:+.4f} [{low:+.4f}, {high:+.4f}] {verdict(low, high, metrics[metric]['higher_is_better'])}"
+            )
         cells += [str(entry.get(key, "")) for key in extra_columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -260,6 +319,25 @@ def network_convergence_section(data: dict, source: str) -> str:
         "Commands (one per run, from the repository root):"
     )
     return _comparison_section(data, comparison_table(view, extra), text)
+
+
+def instance_comparison_section(data: dict, source: str) -> str:
+    """The markdown section of a nuclei instance comparison (rows: methods; runs: training seeds; cases: test images
+    holding their matching counts and per-image AJI/PQ; runs also a ``summary`` of whole-set statistics)."""
+    runs = next(iter(data["rows"].values()))["runs"]
+    images = next(iter(runs.values()))["cases"]
+    nuclei = int(sum(c["n_true"] for c in images.values()))
+    text = (
+        f"{len(images)} test images, {nuclei} nuclei. DSB accuracy@0.5 = TP / (TP + FP + FN) counted over all images "
+        "(StarDist matching, IoU >= 0.5); AJI and PQ are means over images; both per training seed, then mean +- sd "
+        "over seeds. The interval of each difference to the first row resamples test images (paired; DSB accuracy "
+        'pooled again in each resample) and seeds; "better" only where it excludes 0. Mean DSB accuracy over IoU '
+        "0.5:0.05:0.9 and COCO mask mAP (pycocotools, up to 1000 detections per image, ranked by Mask R-CNN's scores; "
+        "the other rows have no scores, so all their instances tie) are whole-set statistics of each run, without an "
+        f"interval. Rendered from `{source}` by `python scripts/render_results.py`. Commands (one per run, from the "
+        "repository root; each run's bundle commands are in the file):"
+    )
+    return _comparison_section(data, comparison_table(data, row_header="method"), text)
 
 
 def _comparison_section(data: dict, table: str, text: str) -> str:
@@ -551,6 +629,7 @@ SECTION_RENDERERS = {
     "vlp_comparison": vlp_comparison_section,
     "measurement_table": measurement_section,
     "network_convergence": network_convergence_section,
+    "instance_comparison": instance_comparison_section,
     "autoseg_vs_nnunet": comparison_section,
     "autoseg_throughput": throughput_section,
     "autoseg_augmentation": augmentation_section,
@@ -565,7 +644,7 @@ def _eval_metrics(data: dict, source: str) -> dict:
     if data.get("experiment") == "vlp_comparison":  # class-mean AUC per evaluation
         means = {e: round(float(_seed_mean_aucs(*_vlp_arrays(data, row, e)).mean()), 4) for e in data["evaluations"]}
     else:
-        means = {m: round(float(case_scores(data, row, m)[1].mean()), 4) for m in data["metrics"]}
+        means = {m: round(float(seed_values(data, row, m).mean()), 4) for m in data["metrics"]}
     metrics = {names.get(m, f"test_mean_{m}"): v for m, v in means.items()}
     note = f"{data['title']}: mean over {len(data['rows'][row]['runs'])} training seed(s) of "
     metrics["note"] = note + f"{data['rows'][row]['label']} ({source})"

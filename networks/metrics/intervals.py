@@ -33,6 +33,7 @@ __all__ = [
     "bootstrap_mean_auc",
     "paired_interval",
     "paired_bootstrap_auc_interval",
+    "paired_bootstrap_ratio_interval",
     "verdict",
 ]
 
@@ -184,6 +185,34 @@ def paired_interval(
     tail = (1 - confidence) / 2 * 100
     low, high = np.nanpercentile(diff, [tail, 100 - tail])
     return float(np.mean(point_a) - np.mean(point_b)), float(low), float(high)
+
+
+def paired_bootstrap_ratio_interval(
+    num_a, den_a, num_b, den_b, confidence: float = 0.95, num_resamples: int = 10000, seed: int = 0
+) -> tuple[float, float, float]:
+    """
+    The difference of a statistic pooled over cases, sum(numerator) / sum(denominator) per seed and then the mean
+    over seeds (DSB accuracy: TP / (TP + FP + FN) counted over all images), and its percentile bootstrap interval:
+    cases resampled (the same for both arms) and each resample pooled again, seeds resampled per arm.
+
+    Args:
+        num_a, den_a, num_b, den_b: (seeds, cases) per-case numerators and denominators of the two arms; the case
+            axes must match.
+        confidence, num_resamples, seed: as :func:`paired_bootstrap_interval`.
+
+    Returns:
+        (difference, low, high).
+    """
+    na, da = _scores(num_a, "num_a"), _scores(den_a, "den_a")
+    nb, db = _scores(num_b, "num_b"), _scores(den_b, "den_b")
+    if not na.shape[1] == da.shape[1] == nb.shape[1] == db.shape[1]:
+        raise ValueError(f"both arms must score the same cases, got {na.shape[1]} and {nb.shape[1]} cases.")
+    cases = np.random.default_rng(seed).integers(0, na.shape[1], size=(num_resamples, na.shape[1]))
+    with np.errstate(invalid="ignore", divide="ignore"):  # a resample without any denominator has no ratio
+        ra = _resampled_case_means(na, cases) / _resampled_case_means(da, cases)  # a ratio of means = of sums
+        rb = _resampled_case_means(nb, cases) / _resampled_case_means(db, cases)
+        point_a, point_b = na.sum(1) / da.sum(1), nb.sum(1) / db.sum(1)
+    return paired_interval(point_a, ra, point_b, rb, confidence=confidence, seed=seed)
 
 
 def paired_bootstrap_auc_interval(
