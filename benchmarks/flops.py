@@ -27,7 +27,6 @@ counter VMamba uses.
 
 from __future__ import annotations
 
-import datetime
 import os
 import sys
 from unittest import mock
@@ -37,8 +36,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import networks.blocks.ss2d as ss2d_module
-from networks.apps.evidence import dumps_results, git_commit, machine_description, write_rendered_targets
-from networks.data.file_io import write_bytes_atomic
+from networks.apps.evidence import machine_description, record_measurement
 from networks.nets import SwinUMamba, SwinUMambaD
 from networks.nets.cost import count_flops
 
@@ -104,20 +102,10 @@ def main(size: int = 320, in_channels: int = 1, out_channels: int = 14, fvcore: 
         return
     columns = ["net", "params (M)", "conv/linear/matmul (G)", "selective scans (G, VMamba formula)", "total (G)",
                "paper (G)"] + ["fvcore, no scans (G)", "fvcore + scans (G)"] * fvcore  # fmt: skip
-    data = {
-        "experiment": "measurement_table",
-        "title": f"FLOPs (multiply-adds) at {size}x{size}, {in_channels} input channel(s), {out_channels} classes, "
-        "batch 1",
-        "columns": columns,
-        "table": table,
-        "command": "python benchmarks/flops.py " + " ".join(sys.argv[1:]),
-        "commit": git_commit(REPO),
-        "date": datetime.date.today().isoformat(),
-        "machine": f"{machine_description()}, torch {torch.__version__}",
-        "targets": {"sections": [[os.path.join("docs", "flops.md"), "results:flops"]]},
-    }
-    write_bytes_atomic(os.path.join(REPO, SOURCE), dumps_results(data).encode())
-    write_rendered_targets(REPO, SOURCE)
+    title = f"FLOPs (multiply-adds) at {size}x{size}, {in_channels} input channel(s), {out_channels} classes, batch 1"
+    command = "python benchmarks/flops.py " + " ".join(sys.argv[1:])
+    machine = f"{machine_description()}, torch {torch.__version__}"
+    record_measurement(REPO, SOURCE, title, columns, table, command, os.path.join("docs", "flops.md"), machine)
 
 
 if __name__ == "__main__":

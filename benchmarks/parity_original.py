@@ -26,7 +26,6 @@ Usage (repository root)::
 
 from __future__ import annotations
 
-import datetime
 import importlib.util
 import os
 import subprocess
@@ -39,8 +38,7 @@ import fire
 import torch
 from monai.networks.layers import DropPath
 
-from networks.apps.evidence import dumps_results, git_commit, machine_description, write_rendered_targets
-from networks.data.file_io import write_bytes_atomic
+from networks.apps.evidence import machine_description, record_measurement
 from networks.layers.selective_scan import selective_scan
 from networks.nets import SwinUMamba, SwinUMambaD, load_original_checkpoint
 
@@ -179,24 +177,20 @@ def _compare_and_record(original_dir: str, scratch: str, sizes: str, sizes_hw: l
                 f"{row['eval_max_abs_diff']:.1e} (outputs up to {row['eval_max_abs_output']:.1f})",
                 f"{row['train_max_abs_diff']:.1e} ({row['train_outputs']} outputs)",
             ])  # fmt: skip
-    data = {
-        "experiment": "measurement_table",
-        "title": f"Outputs of the original code's networks (commit {original_commit}) and ours with its weights",
-        "columns": ["net", "parameters (original / ours)", "input", "eval: max abs difference",
-                    "train, deep supervision: max abs difference"],  # fmt: skip
-        "table": table,
-        "command": f"python benchmarks/parity_original.py --original_dir <clone of JiarunLiu/Swin-UMamba> "
-        f"--sizes {sizes}",
-        "commit": git_commit(REPO),
-        "date": datetime.date.today().isoformat(),
-        "machine": f"{machine_description()}, torch {torch.__version__}, fp32 CPU",
-        "notes": ["Weights of the original nets (He-initialised as its plans functions do) saved as an nnU-Net "
-                  "checkpoint and loaded into ours with load_original_checkpoint (strict); stochastic depth off in "
-                  "both; the same random input, batch 2. A difference of 0 is bit-identical."],  # fmt: skip
-        "targets": {"sections": [[os.path.join("docs", "parity.md"), "results:parity_original"]]},
-    }
-    write_bytes_atomic(os.path.join(REPO, SOURCE), dumps_results(data).encode())
-    write_rendered_targets(REPO, SOURCE)
+    data = record_measurement(
+        REPO,
+        SOURCE,
+        f"Outputs of the original code's networks (commit {original_commit}) and ours with its weights",
+        ["net", "parameters (original / ours)", "input", "eval: max abs difference",
+         "train, deep supervision: max abs difference"],
+        table,
+        f"python benchmarks/parity_original.py --original_dir <clone of JiarunLiu/Swin-UMamba> --sizes {sizes}",
+        os.path.join("docs", "parity.md"),
+        f"{machine_description()}, torch {torch.__version__}, fp32 CPU",
+        ["Weights of the original nets (He-initialised as its plans functions do) saved as an nnU-Net "
+         "checkpoint and loaded into ours with load_original_checkpoint (strict); stochastic depth off in "
+         "both; the same random input, batch 2. A difference of 0 is bit-identical."],
+    )  # fmt: skip
     print("\n".join(" | ".join(row) for row in table))
     return data
 

@@ -19,15 +19,13 @@ Usage (repository root)::
 
 from __future__ import annotations
 
-import datetime
 import os
 
 import fire
 import numpy as np
 
-from networks.apps.evidence import dumps_results, git_commit, machine_description, write_rendered_targets
+from networks.apps.evidence import record_measurement
 from networks.apps.vlp import PhantomCXRGenerator, QualityFilter, bad_image_bank
-from networks.data.file_io import write_bytes_atomic
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE = os.path.join("docs", "results", "vlp_quality_filter.json")
@@ -59,21 +57,17 @@ def main(seeds: int = 10) -> dict:
         accepted = int(sum(s < quality.threshold for s in similarity))
         row = [name, len(images), *(f"{v:.3f}" for v in (similarity.min(), similarity.mean(), similarity.max()))]
         table.append(row + [f"{accepted} of {len(images)}"])
-    data = {
-        "experiment": "measurement_table",
-        "title": "Quality filter: highest similarity to the bad-image bank",
-        "columns": ["images", "count", "min", "mean", "max", f"accepted (below {quality.threshold})"],
-        "table": table,
-        "command": f"python benchmarks/quality_filter.py --seeds {seeds}",
-        "commit": git_commit(REPO),
-        "date": datetime.date.today().isoformat(),
-        "machine": machine_description(),
-        "notes": ["Cosine similarity of the default embedding (`image_descriptor`) to the nearest image of "
-                  "`bad_image_bank()`; an image is accepted below the threshold."],  # fmt: skip
-        "targets": {"sections": [[os.path.join("docs", "vision_language.md"), "results:vlp_quality_filter"]]},
-    }
-    write_bytes_atomic(os.path.join(REPO, SOURCE), dumps_results(data).encode())
-    write_rendered_targets(REPO, SOURCE)
+    data = record_measurement(
+        REPO,
+        SOURCE,
+        "Quality filter: highest similarity to the bad-image bank",
+        ["images", "count", "min", "mean", "max", f"accepted (below {quality.threshold})"],
+        table,
+        f"python benchmarks/quality_filter.py --seeds {seeds}",
+        os.path.join("docs", "vision_language.md"),
+        notes=["Cosine similarity of the default embedding (`image_descriptor`) to the nearest image of "
+               "`bad_image_bank()`; an image is accepted below the threshold."],
+    )  # fmt: skip
     print("\n".join(" | ".join(map(str, row)) for row in table))
     return data
 

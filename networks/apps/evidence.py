@@ -97,6 +97,7 @@ __all__ = [
     "instance_comparison_section",
     "vlp_comparison_section",
     "measurement_section",
+    "record_measurement",
     "dumps_results",
     "rendered_targets",
     "write_rendered_targets",
@@ -620,6 +621,41 @@ def measurement_section(data: dict, source: str) -> str:
     ]
     lines += [f"Note: {note}" for note in data.get("notes", [])]
     return "\n".join(lines)
+
+
+def record_measurement(
+    root: str | os.PathLike,
+    source: str,
+    title: str,
+    columns: list[str],
+    table: list[list],
+    command: str,
+    doc: str,
+    machine: str | None = None,
+    notes: list[str] | None = None,
+    **extra: Any,
+) -> dict:
+    """Write a one-off measurement's results file ``source`` (relative to ``root``; rendered by
+    :func:`measurement_section` into ``doc`` between ``results:<file name>`` markers) with the commit, date and
+    machine, and render it; ``extra`` holds the raw values behind the table. Returns the file's content."""
+    import datetime
+
+    data = {
+        "experiment": "measurement_table",
+        "title": title,
+        "columns": columns,
+        "table": table,
+        "command": command,
+        "commit": git_commit(root),
+        "date": datetime.date.today().isoformat(),
+        "machine": machine or machine_description(),
+        **({"notes": notes} if notes else {}),
+        "targets": {"sections": [[doc, "results:" + os.path.splitext(os.path.basename(source))[0]]]},
+        **extra,
+    }
+    write_bytes_atomic(os.path.join(root, source), dumps_results(data).encode())
+    write_rendered_targets(root, source)
+    return data
 
 
 SECTION_RENDERERS = {
