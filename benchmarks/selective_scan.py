@@ -22,11 +22,14 @@ run. Run from the repo root:
     python benchmarks/selective_scan.py --stages=1 --threads=1
     python benchmarks/selective_scan.py --device=cuda --batch=16      # torch, triton and (if importable) mamba_ssm
     python benchmarks/selective_scan.py --numba=False                 # without the numba backend
+    python benchmarks/selective_scan.py --results docs/results/selective_scan_cpu.json   # record and render it
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 import time
 
 import fire
@@ -99,7 +102,16 @@ def copy_bandwidth(device, nbytes=1 << 30, repeats=5) -> float:
 
 
 def main(
-    stages="1,2,3,4", device="cpu", repeats=3, ref_repeats=1, threads=0, check=True, numba=True, batch=1, reference=None
+    stages="1,2,3,4",
+    device="cpu",
+    repeats=3,
+    ref_repeats=1,
+    threads=0,
+    check=True,
+    numba=True,
+    batch=1,
+    reference=None,
+    results=None,
 ):
     """
     Print a table of forward and forward+backward times of every backend (and the reference on CPU).
@@ -116,6 +128,8 @@ def main(
         batch: batch size (the issue's GPU sizes use 16).
         reference: time the step-by-step reference; defaults to True on CPU, False on CUDA (a Python loop over
             L of small kernels says nothing about GPU scans).
+        results: also record the table in this results file (``docs/results/<name>.json``), rendered into
+            docs/benchmarks.md between ``results:<name>`` markers, with the raw times, command, commit and machine.
     """
     if threads:
         torch.set_num_threads(threads)
@@ -134,11 +148,13 @@ def main(
     print(f"torch {torch.__version__}, device {device} ({name}), batch {batch}, N=16, G=4, fp32; backends {backends}")
     if bandwidth:
         print(f"device-to-device copy bandwidth: {bandwidth / 1e12:.2f} TB/s (read + write)")
-    header = "| stage | L | dim | pass |" + "".join(f" {b} (ms) |" for b in backends)
-    header += " reference (ms) |" + "".join(f" {b} speed-up |" for b in backends) if reference else ""
-    header += " bandwidth bound (ms) |" + "".join(f" {b} / bound |" for b in backends[1:]) if bandwidth else ""
-    print(header)
-    print("|" + "---|" * (header.count("|") - 1))
+    columns = ["stage", "L", "dim", "pass"] + [f"{b} (ms)" for b in backends]
+    if reference:
+        columns += ["reference (ms)"] + [f"{b} speed-up" for b in backends]
+    if bandwidth:
+        columns += ["bandwidth bound (ms)"] + [f"{b} / bound" for b in backends[1:]]
+    print("| " + " | ".join(columns) + " |\n|" + "---|" * len(columns))
+    table, measured, checks = [], [], []
 
     def runner(backend):
         return lambda **kw: selective_scan(**kw, backend=backend)
@@ -164,19 +180,47 @@ def main(
                         f"max |{b} - reference| = {(outputs[b] - y_ref).abs().max().item():.2e}" for b in backends
                     )
                 del outputs
-            print(msg)
+            if msg != f"stage {stage}: ":  # nothing to compare when torch is the only backend
+                print(msg)
+                checks.append(msg)
         for backward in (False, True):
             times = {b: _time(runner(b), inputs, backward, repeats, device) for b in backends}
-            row = f"| {stage} | {length} | {dim} | {'fwd+bwd' if backward else 'fwd'} |"
-            row += "".join(f" {times[b] * 1e3:.2f} |" for b in backends)
+            row = [str(stage), str(length), str(dim), "fwd+bwd" if backward else "fwd"]
+            row += [f"{times[b] * 1e3:.2f}" for b in backends]
+            entry = {"stage": stage, "pass": row[3], "seconds": times}
             if reference:
                 t_ref = _time(reference_selective_scan, inputs, backward, ref_repeats, device)
-                row += f" {t_ref * 1e3:.0f} |" + "".join(f" {t_ref / times[b]:.1f}x |" for b in backends)
+                row += [f"{t_ref * 1e3:.0f}"] + [f"{t_ref / times[b]:.1f}x" for b in backends]
+                entry["reference_seconds"] = t_ref
             if bandwidth:
                 bound = scan_bytes(batch, dim, length, backward=backward) / bandwidth
-                row += f" {bound * 1e3:.3f} |" + "".join(f" {times[b] / bound:.1f}x |" for b in backends[1:])
-            print(row, flush=True)
+                row += [f"{bound * 1e3:.3f}"] + [f"{times[b] / bound:.1f}x" for b in backends[1:]]
+                entry["bound_seconds"] = bound
+            print("| " + " | ".join(row) + " |", flush=True)
+            table.append(row)
+            measured.append(entry)
+    if results:
+        from networks.apps.evidence import machine_description, record_measurement
+
+        repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        source = os.path.relpath(os.path.abspath(results), repo)
+        render = not source.startswith("..")  # a file outside the repository is only recorded (a check)
+        command = "python benchmarks/selective_scan.py " + " ".join(sys.argv[1:])
+        machine = f"{machine_description()}, torch {torch.__version__}, {device} ({name})"
+        title = (
+            f"Selective scan, batch {batch}, N=16, G=4, fp32: {', '.join(backends)}"
+            + (" against the step-by-step reference" if reference else "")
+            + (" and the bandwidth bound" if bandwidth else "")
+        )
+        warm = " after a warm-up run" if repeats > 1 else ""
+        notes = [f"best of {repeats} run(s){warm}" + (f"; reference: {ref_repeats} run(s)" if reference else "")]
+        notes += checks
+        if bandwidth:
+            notes.append(f"device-to-device copy bandwidth {bandwidth / 1e12:.2f} TB/s (read + write)")
+        record_measurement(repo, source, title, columns, table, command, os.path.join("docs", "benchmarks.md"),
+                           machine, notes, render, measurements=measured)  # fmt: skip
+    return {"rows": measured}
 
 
 if __name__ == "__main__":
-    fire.Fire(main)
+    fire.Fire(main, serialize=lambda _: None)

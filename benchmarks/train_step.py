@@ -25,11 +25,14 @@ and every network's training throughput is also printed as a ratio to SwinUNETR'
     python benchmarks/train_step.py                                  # CPU, all five networks
     python benchmarks/train_step.py --device=cuda --batch=16         # on a GPU
     python benchmarks/train_step.py --nets=SwinUMamba,SwinUNETR --repeats=5
+    python benchmarks/train_step.py --results docs/results/train_step_cpu.json   # also record and render the table
 """
 
 from __future__ import annotations
 
+import os
 import statistics
+import sys
 import time
 
 import fire
@@ -134,7 +137,8 @@ def main(
     warmup: int = 1,
     repeats: int = 3,
     threads: int = 0,
-) -> None:
+    results: str | None = None,
+) -> dict:
     """
     Print one markdown table row per network and the training-throughput ratio against SwinUNETR.
 
@@ -148,6 +152,8 @@ def main(
         warmup: untimed runs before the timed ones (JIT compilation, allocator warm-up).
         repeats: timed runs; the median is reported.
         threads: torch intra-op threads (0: leave PyTorch's default).
+        results: also record the table in this results file (``docs/results/<name>.json``), rendered into
+            docs/benchmarks.md between ``results:<name>`` markers, with the raw timings, command, commit and machine.
     """
     if threads:
         torch.set_num_threads(threads)
@@ -155,34 +161,44 @@ def main(
     from networks.layers.selective_scan import _resolve_backend
 
     backend = _resolve_backend(None, device == "cuda")
-    print(
-        f"torch {torch.__version__}, device {device}"
-        + (f" ({torch.cuda.get_device_name()})" if device == "cuda" else f", {torch.get_num_threads()} threads")
-        + f", input {batch}x{in_channels}x{size}x{size}, selective scan backend {backend!r}, "
+    where = f"{torch.cuda.get_device_name()}" if device == "cuda" else f"{torch.get_num_threads()} threads"
+    setting = (
+        f"input {batch}x{in_channels}x{size}x{size}, {out_channels} classes, selective scan backend {backend!r}, "
         f"median of {repeats} after {warmup} warm-up"
     )
+    print(f"torch {torch.__version__}, device {device} ({where}), {setting}")
     rows = [measure(n, batch, in_channels, out_channels, size, device, warmup, repeats) for n in names]
     ref = next((r for r in rows if r["net"] == "SwinUNETR"), None)
-    print(
-        "| network | params (M) | forward GMACs | train step (s) | train GMAC/s | vs SwinUNETR | eval forward (s) "
-        "| eval GMAC/s |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
+    columns = ["network", "params (M)", "forward GMACs", "train step (s)", "train GMAC/s", "vs SwinUNETR",
+               "eval forward (s)", "eval GMAC/s"]  # fmt: skip
+    table = []
     for r in rows:
         ratio = f"{r['train_macs_per_s'] / ref['train_macs_per_s']:.2f}" if ref else "-"
-        print(
-            f"| {r['net']} | {r['params'] / 1e6:.2f} | {r['macs'] / 1e9:.1f} | {r['train_s']:.3f} "
-            f"| {r['train_macs_per_s'] / 1e9:.1f} | {ratio} | {r['eval_s']:.3f} | {r['eval_macs_per_s'] / 1e9:.1f} |",
-            flush=True,
-        )
-    if ref:
-        for r in rows:
-            if r["net"].startswith("SwinUMamba"):
-                print(
-                    f"{r['net']}: train step {r['train_s'] / ref['train_s']:.2f}x SwinUNETR's for "
-                    f"{r['macs'] / ref['macs']:.2f}x its multiply-adds"
-                )
+        table.append([r["net"], f"{r['params'] / 1e6:.2f}", f"{r['macs'] / 1e9:.1f}", f"{r['train_s']:.3f}",
+                      f"{r['train_macs_per_s'] / 1e9:.1f}", ratio, f"{r['eval_s']:.3f}",
+                      f"{r['eval_macs_per_s'] / 1e9:.1f}"])  # fmt: skip
+    print("| " + " | ".join(columns) + " |\n|" + "---|" * len(columns))
+    print("\n".join("| " + " | ".join(row) + " |" for row in table))
+    notes = [
+        f"{r['net']}: train step {r['train_s'] / ref['train_s']:.2f}x SwinUNETR's for {r['macs'] / ref['macs']:.2f}x "
+        "its multiply-adds"
+        for r in rows
+        if ref and r["net"].startswith("SwinUMamba")
+    ]
+    print("\n".join(notes))
+    if results:
+        from networks.apps.evidence import machine_description, record_measurement
+
+        repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        source = os.path.relpath(os.path.abspath(results), repo)
+        render = not source.startswith("..")  # a file outside the repository is only recorded (a check)
+        command = "python benchmarks/train_step.py " + " ".join(sys.argv[1:])
+        machine = f"{machine_description()}, torch {torch.__version__}, {device} ({where})"
+        title = f"Training step and inference forward, {setting}"
+        record_measurement(repo, source, title, columns, table, command, os.path.join("docs", "benchmarks.md"),
+                           machine, notes, render, measurements=rows)  # fmt: skip
+    return {"rows": rows, "notes": notes}
 
 
 if __name__ == "__main__":
-    fire.Fire(main)
+    fire.Fire(main, serialize=lambda _: None)

@@ -633,11 +633,13 @@ def record_measurement(
     doc: str,
     machine: str | None = None,
     notes: list[str] | None = None,
+    render: bool = True,
     **extra: Any,
 ) -> dict:
     """Write a one-off measurement's results file ``source`` (relative to ``root``; rendered by
     :func:`measurement_section` into ``doc`` between ``results:<file name>`` markers) with the commit, date and
-    machine, and render it; ``extra`` holds the raw values behind the table. Returns the file's content."""
+    machine, and (``render``) render it; ``extra`` holds the raw values behind the table. Returns the file's
+    content."""
     import datetime
 
     data = {
@@ -654,7 +656,8 @@ def record_measurement(
         **extra,
     }
     write_bytes_atomic(os.path.join(root, source), dumps_results(data).encode())
-    write_rendered_targets(root, source)
+    if render:
+        write_rendered_targets(root, source)
     return data
 
 
