@@ -105,7 +105,9 @@ def main(size: int = 320, in_channels: int = 1, out_channels: int = 14, fvcore: 
     title = f"FLOPs (multiply-adds) at {size}x{size}, {in_channels} input channel(s), {out_channels} classes, batch 1"
     command = "python benchmarks/flops.py " + " ".join(sys.argv[1:])
     machine = f"{machine_description()}, torch {torch.__version__}"
-    record_measurement(REPO, SOURCE, title, columns, table, command, os.path.join("docs", "flops.md"), machine)
+    record_measurement(
+        REPO, os.path.join(REPO, SOURCE), title, columns, table, command, os.path.join("docs", "flops.md"), machine
+    )
 
 
 if __name__ == "__main__":

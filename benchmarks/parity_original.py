@@ -179,7 +179,7 @@ def _compare_and_record(original_dir: str, scratch: str, sizes: str, sizes_hw: l
             ])  # fmt: skip
     data = record_measurement(
         REPO,
-        SOURCE,
+        os.path.join(REPO, SOURCE),
         f"Outputs of the original code's networks (commit {original_commit}) and ours with its weights",
         ["net", "parameters (original / ours)", "input", "eval: max abs difference",
          "train, deep supervision: max abs difference"],

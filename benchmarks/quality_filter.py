@@ -59,7 +59,7 @@ def main(seeds: int = 10) -> dict:
         table.append(row + [f"{accepted} of {len(images)}"])
     data = record_measurement(
         REPO,
-        SOURCE,
+        os.path.join(REPO, SOURCE),
         "Quality filter: highest similarity to the bad-image bank",
         ["images", "count", "min", "mean", "max", f"accepted (below {quality.threshold})"],
         table,

@@ -203,8 +203,6 @@ def main(
         from networks.apps.evidence import machine_description, record_measurement
 
         repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        source = os.path.relpath(os.path.abspath(results), repo)
-        render = not source.startswith("..")  # a file outside the repository is only recorded (a check)
         command = "python benchmarks/selective_scan.py " + " ".join(sys.argv[1:])
         machine = f"{machine_description()}, torch {torch.__version__}, {device} ({name})"
         title = (
@@ -217,8 +215,8 @@ def main(
         notes += checks
         if bandwidth:
             notes.append(f"device-to-device copy bandwidth {bandwidth / 1e12:.2f} TB/s (read + write)")
-        record_measurement(repo, source, title, columns, table, command, os.path.join("docs", "benchmarks.md"),
-                           machine, notes, render, measurements=measured)  # fmt: skip
+        record_measurement(repo, results, title, columns, table, command, os.path.join("docs", "benchmarks.md"),
+                           machine, notes, measurements=measured)  # fmt: skip
     return {"rows": measured}
 
 

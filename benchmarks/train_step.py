@@ -190,13 +190,11 @@ def main(
         from networks.apps.evidence import machine_description, record_measurement
 
         repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        source = os.path.relpath(os.path.abspath(results), repo)
-        render = not source.startswith("..")  # a file outside the repository is only recorded (a check)
         command = "python benchmarks/train_step.py " + " ".join(sys.argv[1:])
         machine = f"{machine_description()}, torch {torch.__version__}, {device} ({where})"
         title = f"Training step and inference forward, {setting}"
-        record_measurement(repo, source, title, columns, table, command, os.path.join("docs", "benchmarks.md"),
-                           machine, notes, render, measurements=rows)  # fmt: skip
+        record_measurement(repo, results, title, columns, table, command, os.path.join("docs", "benchmarks.md"),
+                           machine, notes, measurements=rows)  # fmt: skip
     return {"rows": rows, "notes": notes}
 
 

@@ -625,7 +625,7 @@ def measurement_section(data: dict, source: str) -> str:
 
 def record_measurement(
     root: str | os.PathLike,
-    source: str,
+    path: str | os.PathLike,
     title: str,
     columns: list[str],
     table: list[list],
@@ -633,15 +633,15 @@ def record_measurement(
     doc: str,
     machine: str | None = None,
     notes: list[str] | None = None,
-    render: bool = True,
     **extra: Any,
 ) -> dict:
-    """Write a one-off measurement's results file ``source`` (relative to ``root``; rendered by
-    :func:`measurement_section` into ``doc`` between ``results:<file name>`` markers) with the commit, date and
-    machine, and (``render``) render it; ``extra`` holds the raw values behind the table. Returns the file's
-    content."""
+    """Write a one-off measurement's results file ``path`` (relative to the working directory or absolute) with the
+    commit of ``root``, the date and the machine; when it lies inside ``root``, render it (:func:`measurement_section`,
+    into ``doc`` between ``results:<file name>`` markers), otherwise only record it (a check). ``extra`` holds the raw
+    values behind the table. Returns the file's content."""
     import datetime
 
+    source = os.path.relpath(os.path.abspath(path), root)
     data = {
         "experiment": "measurement_table",
         "title": title,
@@ -656,7 +656,7 @@ def record_measurement(
         **extra,
     }
     write_bytes_atomic(os.path.join(root, source), dumps_results(data).encode())
-    if render:
+    if not source.startswith(".."):
         write_rendered_targets(root, source)
     return data
 
