@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import fire
 
-from networks.apps.steps import SMALL_SWIN_UMAMBA, run_step, show_command
+from networks.apps.steps import SMALL_SWIN_UMAMBA, SMALL_SWIN_UMAMBA_D, run_step, show_command
 from networks.data.file_io import write_json_atomic
 
 __all__ = ["DATASETS", "Workflow", "run", "compare", "converge", "default", "publish"]
@@ -133,7 +133,8 @@ class Workflow:
 
     def __post_init__(self) -> None:
         if self.small and (self.network or "swin_umamba").startswith("swin_umamba"):
-            self.overrides = SMALL_SWIN_UMAMBA + _as_list(self.overrides)
+            small = SMALL_SWIN_UMAMBA_D if self.network == "swin_umamba_d" else SMALL_SWIN_UMAMBA
+            self.overrides = small + _as_list(self.overrides)
         if self.dataset not in DATASETS:
             raise ValueError(f"dataset '{self.dataset}' is not one of {sorted(DATASETS)}.")
         if self.network is not None and not os.path.isfile(os.path.join(REPO, self.network_file)):

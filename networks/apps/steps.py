@@ -20,11 +20,12 @@ import shlex
 import subprocess
 import sys
 
-__all__ = ["SMALL_SWIN_UMAMBA", "show_command", "run_step", "with_section", "replace_section"]
+__all__ = ["SMALL_SWIN_UMAMBA", "SMALL_SWIN_UMAMBA_D", "show_command", "run_step", "with_section", "replace_section"]
 
-# reduced-width Swin-UMamba(-D) as bundle overrides, for short CPU runs
-SMALL_SWIN_UMAMBA = ["--network_def#feature_size", "16", "--network_def#dims", "[32,64,128,256]"]
-SMALL_SWIN_UMAMBA += ["--network_def#depths", "[1,1,1,1]"]
+# reduced-width Swin-UMamba(-D) as bundle overrides, for short CPU runs (SwinUMambaD has no feature_size: its decoder
+# works at the encoder's dims)
+SMALL_SWIN_UMAMBA_D = ["--network_def#dims", "[32,64,128,256]", "--network_def#depths", "[1,1,1,1]"]
+SMALL_SWIN_UMAMBA = ["--network_def#feature_size", "16"] + SMALL_SWIN_UMAMBA_D
 
 
 def _quote(arg: str) -> str:
