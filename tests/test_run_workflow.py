@@ -79,6 +79,8 @@ def test_network_fragment_budget_and_out_dir():
     small = " ".join(_module().Workflow("nuclei", small=True).train_cmd())
     assert "--network_def#feature_size 16" in small and "--network_def#depths [1,1,1,1]" in small
     assert "--network_def#depths" not in " ".join(_module().Workflow("nuclei", network="unet", small=True).train_cmd())
+    small_d = " ".join(_module().Workflow("nuclei", network="swin_umamba_d", small=True).train_cmd())
+    assert "--network_def#depths [1,1,1,1]" in small_d and "feature_size" not in small_d  # SwinUMambaD has none
 
 
 def test_bad_arguments_fail_clearly():
