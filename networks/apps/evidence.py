@@ -57,6 +57,7 @@ file stops.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import platform
@@ -66,7 +67,7 @@ from typing import Any
 
 import numpy as np
 
-from networks.apps.autoseg_tables import augmentation_section, comparison_section, throughput_section
+from networks.apps.autoseg_tables import augmentation_section, comparison_section, short_commit, throughput_section
 from networks.data.file_io import write_bytes_atomic
 from networks.metrics.intervals import (
     bootstrap_mean_auc,
@@ -221,17 +222,20 @@ def difference_interval(results: dict, row: str, metric: str) -> tuple[float, fl
         (cases, num, den), (base_cases, base_num, base_den) = (
             _pooled_parts(results, r, spec["pooled"]) for r in (row, baseline)
         )
-        shared = sorted(set(cases) & set(base_cases))
-        pick, base_pick = [cases.index(c) for c in shared], [base_cases.index(c) for c in shared]
+        pick, base_pick = _paired(cases, base_cases)
         return paired_bootstrap_ratio_interval(
             num[:, pick], den[:, pick], base_num[:, base_pick], base_den[:, base_pick]
         )
     cases, values = case_scores(results, row, metric)
     base_cases, base = case_scores(results, baseline, metric)
+    pick, base_pick = _paired(cases, base_cases)
+    return paired_bootstrap_interval(values[:, pick], base[:, base_pick])
+
+
+def _paired(cases: list[str], base_cases: list[str]) -> tuple[list[int], list[int]]:
+    """Column indices, in each row's own order, of the cases both rows scored."""
     shared = sorted(set(cases) & set(base_cases))
-    a = values[:, [cases.index(c) for c in shared]]
-    b = base[:, [base_cases.index(c) for c in shared]]
-    return paired_bootstrap_interval(a, b)
+    return [cases.index(c) for c in shared], [base_cases.index(c) for c in shared]
 
 
 def _spread_text(per_seed: np.ndarray) -> str:
@@ -615,7 +619,7 @@ def measurement_section(data: dict, source: str) -> str:
         "|" + "---|" * len(data["columns"]),
         *["| " + " | ".join(str(c) for c in row) + " |" for row in data["table"]],
         "",
-        f"`{data['command']}` (commit {data['commit'][:10]}{'+uncommitted' * data['commit'].endswith('+uncommitted')}, "
+        f"`{data['command']}` (commit {short_commit(data['commit'])}, "
         f"{data['date']}, {data['machine']}); rendered from "
         f"`{source}` by `python scripts/render_results.py`.",
     ]
@@ -639,8 +643,6 @@ def record_measurement(
     commit of ``root``, the date and the machine; when it lies inside ``root``, render it (:func:`measurement_section`,
     into ``doc`` between ``results:<file name>`` markers), otherwise only record it (a check). ``extra`` holds the raw
     values behind the table. Returns the file's content."""
-    import datetime
-
     source = os.path.relpath(os.path.abspath(path), root)
     data = {
         "experiment": "measurement_table",
