@@ -113,9 +113,25 @@ def git_commit(root: str | os.PathLike) -> str:
     return head + ("+uncommitted" if dirty else "")
 
 
+def cpu_model() -> str:
+    """The processor's name (``/proc/cpuinfo`` on Linux, ``platform.processor()`` elsewhere): CPU timings on two
+    machines with the same core count differ by 2x, so a timing names its processor."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def machine_description() -> str:
-    """Architecture, core count, system and Python version: the machine a run is recorded with."""
-    return f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}, Python {platform.python_version()}"
+    """Architecture, processor, core count, system and Python version: the machine a run is recorded with."""
+    return (
+        f"{platform.machine()} ({cpu_model()}), {os.cpu_count()} CPU cores, {platform.system()}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def parse_seeds(seeds) -> list[int]:
