@@ -23,6 +23,7 @@ import tifffile
 import torch
 from PIL import Image
 
+from networks.transforms import object_size_summary
 from tests.bundle_helpers import REPO_ROOT, check_ok, console_epochs, copy_bundle, run_bundle, subset_dataset
 
 NAME = "maskrcnn_nuclei_instance_segmentation"
@@ -64,6 +65,11 @@ def test_training_writes_plain_weights_and_resumes(trained):
     )
     last = torch.load(bundle / "checkpoints" / "checkpoint_last.pt", weights_only=True)
     assert {"model", "optimizer", "lr_scheduler", "trainer"} <= set(last)
+    # the object sizes of the training labels, next to the weights, for inference's --object_size
+    recorded = json.loads((bundle / "models" / "object_size.json").read_text())["object_size"]
+    training = json.loads((data / "dataset.json").read_text())["training"]
+    maps = [np.asarray(nib.load(item["instance"]).dataobj) for item in training]
+    assert recorded == object_size_summary(maps)
     proc = run_bundle(bundle, ["train.json"], "--dataset_dir", str(data), "--epochs", "2", "--val_interval", "2",
                       "--resume", "True", *TINY)  # fmt: skip
     check_ok(proc)
@@ -135,3 +141,26 @@ def test_inference_writes_tiff_for_tiff_input(trained, tmp_path):
                       "--output_dir", str(tmp_path / "out"), *FAST)  # fmt: skip
     check_ok(proc)
     assert arr.shape == (210, 576) and tifffile.imread(tmp_path / "out" / "cells_instances.tif").shape == arr.shape
+
+
+def test_inference_at_another_object_size_maps_instances_back_to_the_input(trained, tmp_path):
+    """--object_size resizes to the training size and back: outputs on the input grid; an image smaller than one
+    object is skipped by name while the others are written; a bad --object_size stops before any output."""
+    bundle, data = trained
+    item = json.loads((data / "dataset.json").read_text())["test"][1]
+    (tmp_path / "images").mkdir()
+    arr = np.asarray(nib.load(item["image"]).dataobj).T.astype(np.uint16)
+    tifffile.imwrite(tmp_path / "images" / "cells.tif", arr)
+    tifffile.imwrite(tmp_path / "images" / "speck.tif", arr[:16, :16])
+    out = tmp_path / "out"
+    proc = run_bundle(bundle, ["inference.json"], "--input_dir", str(tmp_path / "images"), "--output_dir", str(out),
+                      "--object_size", "24", *FAST)  # fmt: skip
+    log = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "speck.tif" in log and "smaller than one object (24 pixels" in log
+    assert tifffile.imread(out / "cells_instances.tif").shape == arr.shape
+    assert not (out / "speck_instances.tif").exists()
+    for bad in ("0", "-5", "big"):
+        proc = run_bundle(bundle, ["inference.json"], "--input_dir", str(tmp_path / "images"),
+                          "--output_dir", str(tmp_path / f"bad{bad}"), "--object_size", bad)  # fmt: skip
+        assert proc.returncode != 0 and "object_size must be a positive number of pixels" in proc.stdout + proc.stderr
+        assert not (tmp_path / f"bad{bad}").exists()

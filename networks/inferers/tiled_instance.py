@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,8 +25,11 @@ from monai.inferers import Inferer
 from monai.utils import ensure_tuple_rep
 
 from networks.transforms.instances import MIN_INSTANCE_AREA
+from networks.transforms.object_size import check_object_size, estimate_object_size, resize_image, sample_label_map
 
 __all__ = ["TiledInstanceInferer", "InstanceSegmenter", "tile_layout", "EDGE_MARGIN"]
+
+logger = logging.getLogger(__name__)
 
 # pixels from a tile edge inside the image within which a mask counts as cut by that edge
 EDGE_MARGIN = 2
@@ -65,6 +70,12 @@ class TiledInstanceInferer(Inferer):
     tiles, possibly a pixel apart) or with fewer than ``min_area`` pixels is dropped. So no nucleus is counted twice
     or cut in two.
 
+    With ``object_size`` (the typical nucleus diameter of the input images, or "auto" to estimate it per image with
+    :py:func:`networks.transforms.object_size.estimate_object_size`), each image is first resized by
+    ``target_object_size / object_size`` so that its nuclei have the size the model was trained on, and the stitched
+    instances are sampled back onto the input grid (each input pixel takes the instance at its centre); instances
+    left with fewer than ``min_area`` pixels there are dropped. Without it (the default) images are used as they are.
+
     Args:
         tile_size: tile side(s) in pixels (the training patch size works best: anchors and context match).
         overlap: overlap of neighbouring tiles in pixels.
@@ -72,6 +83,8 @@ class TiledInstanceInferer(Inferer):
         mask_thresh: mask probability above which a pixel belongs to an instance.
         min_area: instances left with fewer pixels are dropped.
         batch_size: tiles per forward pass.
+        object_size: None (keep the input scale), a positive diameter in pixels, or "auto".
+        target_object_size: the diameter the model was trained on (the training median); needed with object_size.
 
     Returns (__call__):
         (B, 2, H, W) float32: channel 0 the instance ids (1..n in decreasing score, 0 background), channel 1 the
@@ -86,8 +99,18 @@ class TiledInstanceInferer(Inferer):
         mask_thresh: float = 0.5,
         min_area: int = MIN_INSTANCE_AREA,
         batch_size: int = 4,
+        object_size: float | str | None = None,
+        target_object_size: float | None = None,
     ) -> None:
         super().__init__()
+        self.object_size = check_object_size(object_size)
+        target = None if target_object_size is None else check_object_size(target_object_size, "target_object_size")
+        if self.object_size is not None and not isinstance(target, float):
+            raise ValueError(
+                f"object_size needs target_object_size, the object diameter the model was trained on (pixels), got "
+                f"{target_object_size!r}."
+            )
+        self.target_object_size = target_object_size
         self.tile_size = ensure_tuple_rep(tile_size, 2)
         self.overlap = int(overlap)
         self.score_thresh = score_thresh
@@ -115,7 +138,8 @@ class TiledInstanceInferer(Inferer):
     def _usable(mask: np.ndarray, ty: tuple, tx: tuple, shape) -> bool:
         """
         Keep a tile's instance when the tile sees it whole (no pixel within ``EDGE_MARGIN`` of a tile edge inside
-        the image), or, if it is cut by such an edge, when the tile owns its centre (objects wider than the overlap are then cut).
+        the image), or, if it is cut by such an edge, when the tile owns its centre (objects wider than the overlap
+        are then cut).
         """
         ys, xs = np.nonzero(mask)
         if len(ys) == 0:
@@ -129,7 +153,7 @@ class TiledInstanceInferer(Inferer):
         cy, cx = ty[0] + ys.mean(), tx[0] + xs.mean()
         return ty[2] <= cy < ty[3] and tx[2] <= cx < tx[3]
 
-    def _stitch(self, found: list, shape: tuple[int, int]) -> torch.Tensor:
+    def _stitch(self, found: list, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         # the same nucleus seen whole by two overlapping tiles is found twice, maybe a pixel apart: the most
         # confident copy is painted, and a detection left with less than half of its mask is a duplicate (or a
         # heavily overlapped detection), so it is dropped instead of leaving a sliver
@@ -144,7 +168,45 @@ class TiledInstanceInferer(Inferer):
             count += 1
             ids[window][region] = count
             score_map[window][region] = score
+        return ids, score_map
+
+    def scale_factor(self, image: torch.Tensor, name: str = "image") -> float:
+        """The resize factor of one (C, H, W) image: ``target_object_size / object_size``, 1 without object_size
+        (or when "auto" finds no blob: a blank image is kept at its scale)."""
+        if self.object_size is None:
+            return 1.0
+        if self.object_size != "auto":
+            return float(self.target_object_size) / self.object_size
+        size = estimate_object_size(image)
+        if size is None:
+            logger.warning(f"{name}: no object found to estimate its size; kept at its scale.")
+            return 1.0
+        factor = float(self.target_object_size) / size
+        logger.info(f"{name}: estimated object size {size:.1f} px, resized by {factor:.3f}.")
+        return factor
+
+    def _segment(self, image: torch.Tensor, network, name: str = "image") -> torch.Tensor:
+        """(2, H, W) instance ids and scores of one (C, H, W) image, at the model's object size when asked."""
+        shape = tuple(image.shape[-2:])
+        factor = self.scale_factor(image, name)
+        if factor == 1.0:
+            ids, score_map = self._stitch(self._detect(image, network), shape)
+        else:
+            work = resize_image(image, factor).to(image.device)
+            ids, score_map = self._stitch(self._detect(work, network), tuple(work.shape[-2:]))
+            ids, score_map = sample_label_map(ids, shape), sample_label_map(score_map, shape)
+            ids, score_map = self._renumber(ids, score_map)
         return torch.from_numpy(np.stack([ids.astype(np.float32), score_map]))
+
+    def _renumber(self, ids: np.ndarray, score_map: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Drop instances under ``min_area`` pixels and renumber the rest 1..n, keeping their (score) order."""
+        areas = np.bincount(ids.ravel())
+        keep = np.nonzero(areas >= self.min_area)[0]
+        keep = keep[keep > 0]
+        lookup = np.zeros(len(areas), np.int32)
+        lookup[keep] = np.arange(1, len(keep) + 1)
+        ids = lookup[ids]
+        return ids, np.where(ids > 0, score_map, 0.0).astype(np.float32)
 
     @torch.no_grad()
     def __call__(self, inputs: torch.Tensor, network, *args, **kwargs) -> torch.Tensor:
@@ -154,7 +216,8 @@ class TiledInstanceInferer(Inferer):
         if was_training:
             network.eval()
         try:
-            maps = [self._stitch(self._detect(image, network), tuple(image.shape[-2:])) for image in inputs]
+            names = _file_names(inputs)
+            maps = [self._segment(image, network, name) for image, name in zip(inputs, names)]
         finally:
             if was_training:
                 network.train()
@@ -163,6 +226,16 @@ class TiledInstanceInferer(Inferer):
             out = MetaTensor(out, meta=inputs.meta, applied_operations=inputs.applied_operations)
             out.is_batch = inputs.is_batch
         return out
+
+
+def _file_names(inputs: torch.Tensor) -> list[str]:
+    """The file name of each image of a batch (from MetaTensor meta data), for log lines; "image k" otherwise."""
+    names = inputs.meta.get("filename_or_obj") if isinstance(inputs, MetaTensor) else None
+    if isinstance(names, str):
+        names = [names]
+    if not names or len(names) != len(inputs):
+        return [f"image {k}" for k in range(len(inputs))]
+    return [os.path.basename(str(n)) for n in names]
 
 
 class InstanceSegmenter(nn.Module):

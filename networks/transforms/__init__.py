@@ -24,6 +24,18 @@ from .instances import (
     instance_targets,
     split_foreground,
 )
+from .object_size import (
+    OBJECT_SIZE_FILE,
+    check_object_size,
+    estimate_object_size,
+    instance_diameters,
+    min_image_side,
+    object_size_summary,
+    read_object_size,
+    resize_image,
+    sample_label_map,
+    write_object_size,
+)
 from .radiograph import LoadMaskStackd, LoadRadiograph, LoadRadiographd
 from .spatial import RandRotateScaleCropd
 
@@ -47,4 +59,14 @@ __all__ = [
     "detections_to_instance_map",
     "instance_targets",
     "split_foreground",
+    "OBJECT_SIZE_FILE",
+    "check_object_size",
+    "estimate_object_size",
+    "instance_diameters",
+    "min_image_side",
+    "object_size_summary",
+    "read_object_size",
+    "resize_image",
+    "sample_label_map",
+    "write_object_size",
 ]

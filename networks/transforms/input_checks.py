@@ -114,15 +114,22 @@ class CheckInput(Transform):
         spatial_dims: expected number of spatial dimensions. Defaults to 2.
         check_finite: raise if the image has NaN or inf values. Defaults to True.
         num_classes: if given, label values must be integers in [0, num_classes). Defaults to None (not checked).
+        min_size: if given, every spatial side must be at least this many pixels (e.g. one object across).
     """
 
     def __init__(
-        self, num_channels: int = 1, spatial_dims: int = 2, check_finite: bool = True, num_classes: int | None = None
+        self,
+        num_channels: int = 1,
+        spatial_dims: int = 2,
+        check_finite: bool = True,
+        num_classes: int | None = None,
+        min_size: float | None = None,
     ) -> None:
         self.num_channels = num_channels
         self.spatial_dims = spatial_dims
         self.check_finite = check_finite
         self.num_classes = num_classes
+        self.min_size = min_size
 
     def __call__(
         self, img: torch.Tensor, label: torch.Tensor | None = None, check_classes: bool = True
@@ -137,6 +144,11 @@ class CheckInput(Transform):
             raise ValueError(
                 f"case '{case}': image has {img.shape[0]} channels (shape {tuple(img.shape)}), "
                 f"expected {self.num_channels}."
+            )
+        if self.min_size is not None and min(img.shape[1:]) < self.min_size:
+            raise ValueError(
+                f"case '{case}': image of {'x'.join(map(str, img.shape[1:]))} pixels is smaller than one object "
+                f"({self.min_size:g} pixels across, the object_size given)."
             )
         if self.check_finite and not bool(torch.isfinite(torch.as_tensor(img)).all()):
             raise ValueError(f"case '{case}': image contains NaN or inf values.")
@@ -176,6 +188,7 @@ class CheckInputd(MapTransform):
         num_classes: if given, the values of ``class_keys`` must be integers in [0, num_classes).
         class_keys: label keys holding class maps (checked against ``num_classes``); other label keys, e.g.
             instance ids, are only checked for shape. Defaults to ("label",).
+        min_size: if given, every spatial side of the image must be at least this many pixels.
     """
 
     def __init__(
@@ -187,13 +200,18 @@ class CheckInputd(MapTransform):
         check_finite: bool = True,
         num_classes: int | None = None,
         class_keys: KeysCollection = ("label",),
+        min_size: float | None = None,
     ) -> None:
         super().__init__(image_key, allow_missing_keys=False)
         self.image_key = image_key
         self.label_keys = [label_keys] if isinstance(label_keys, str) else list(label_keys)
         self.class_keys = {class_keys} if isinstance(class_keys, str) else set(class_keys)
         self.checker = CheckInput(
-            num_channels=num_channels, spatial_dims=spatial_dims, check_finite=check_finite, num_classes=num_classes
+            num_channels=num_channels,
+            spatial_dims=spatial_dims,
+            check_finite=check_finite,
+            num_classes=num_classes,
+            min_size=min_size,
         )
 
     def __call__(self, data: Mapping[Hashable, torch.Tensor]) -> dict[Hashable, torch.Tensor]:
