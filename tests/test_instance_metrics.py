@@ -176,3 +176,29 @@ def test_coco_annotations_of_many_instances():
     anns = label_map_to_coco(grid, 1, transpose=True)
     assert len(anns) == 400 and all(a["area"] == 1.0 for a in anns)
     assert anns[1]["bbox"] == [0.0, 3.0, 1.0, 1.0]  # (x, y, w, h) in rows/columns of the transposed map
+
+
+def test_coco_masks_from_bounding_boxes_equal_full_size_encoding(real_pairs):
+    """Each instance is run-length encoded from its bounding box; the result is byte for byte what pycocotools
+    encodes from the full-size mask, also for instances in several pieces and runs that wrap from the last row of a
+    column to the first row of the next."""
+    from pycocotools import mask as mask_utils
+
+    edge = np.zeros((6, 5), np.int32)
+    edge[4:, 1] = 1
+    edge[:2, 2] = 1  # wraps across the column boundary in column-major order
+    edge[3, 4] = 1  # a second piece
+    edge[:, 3] = 2  # a full column
+    edge[5, 4] = 3  # the last pixel
+    maps = [edge] + [p for _, p in real_pairs] + [t for t, _ in real_pairs]
+    for label_map in maps:
+        for transpose in (False, True):
+            rows_cols = label_map.T if transpose else label_map
+            anns = label_map_to_coco(label_map, 1, transpose=transpose)
+            assert [a["instance_id"] for a in anns] == [int(i) for i in np.unique(rows_cols)[1:]]
+            for ann in anns:
+                full = mask_utils.encode(np.asfortranarray((rows_cols == ann["instance_id"]).astype(np.uint8)))
+                assert ann["segmentation"]["counts"] == full["counts"].decode("ascii")
+                assert ann["segmentation"]["size"] == list(rows_cols.shape)
+                assert ann["area"] == float(mask_utils.area(full))
+                assert ann["bbox"] == [float(v) for v in mask_utils.toBbox(full)]

@@ -18,6 +18,7 @@ import io
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from scipy import ndimage
 
 __all__ = ["label_map_to_coco", "coco_dataset", "coco_mask_metrics"]
 
@@ -28,6 +29,28 @@ def _mask_utils():
     except ImportError as err:  # a regular dependency; say what to install if an environment lacks it
         raise ImportError("COCO metrics need pycocotools: pip install pycocotools") from err
     return mask_utils
+
+
+def _rle_counts(crop: np.ndarray, y0: int, x0: int, height: int, width: int) -> list[int]:
+    """
+    Uncompressed COCO RLE counts (alternating background / foreground run lengths in column-major order, starting
+    with background) of a mask given by its boolean bounding-box crop at row ``y0``, column ``x0`` of a ``height`` x
+    ``width`` image: what ``pycocotools.mask.encode`` of the full-size mask counts, without building that mask.
+    """
+    padded = np.zeros((crop.shape[0] + 2, crop.shape[1]), np.int8)
+    padded[1:-1] = crop
+    edges = np.diff(padded, axis=0).T  # per column (column-major order): +1 where a run starts, -1 past its end
+    cols, rows = np.nonzero(edges == 1)
+    starts = (x0 + cols) * height + y0 + rows
+    cols, rows = np.nonzero(edges == -1)
+    ends = (x0 + cols) * height + y0 + rows
+    joined = np.nonzero(starts[1:] == ends[:-1])[0]  # a run down to the last row continuing at row 0 of the next column
+    starts, ends = np.delete(starts, joined + 1), np.delete(ends, joined)
+    counts = np.empty(2 * len(starts), np.int64)
+    counts[0::2] = starts - np.concatenate([[0], ends[:-1]])
+    counts[1::2] = ends - starts
+    tail = height * width - int(ends[-1]) if len(ends) else height * width
+    return counts.tolist() + ([tail] if tail else [])
 
 
 def label_map_to_coco(
@@ -59,14 +82,20 @@ def label_map_to_coco(
     if label_map.ndim != 2:
         raise ValueError(f"expected a 2D label map, got shape {label_map.shape}.")
     rows_cols = label_map.T if transpose else label_map
-    ids = np.unique(rows_cols)
-    ids = ids[ids != 0]
-    if len(ids) == 0:
+    height, width = rows_cols.shape
+    # each instance is encoded from its bounding box: O(pixels) for the whole map, not O(instances x pixels)
+    boxes_of = ndimage.find_objects(rows_cols.astype(np.int64, copy=False))
+    ids = [i + 1 for i, box in enumerate(boxes_of) if box is not None]
+    if not ids:
         return []
-    # one instance at a time: bounded memory, and pycocotools' batch area() overflows past 255 objects
-    rles = [mask_utils.encode(np.asfortranarray((rows_cols == i).astype(np.uint8))) for i in ids]
-    areas = [float(mask_utils.area(r)) for r in rles]
-    boxes = [mask_utils.toBbox(r) for r in rles]
+    rles, areas, boxes = [], [], []
+    for i in ids:
+        ys, xs = boxes_of[i - 1]
+        counts = _rle_counts(rows_cols[ys, xs] == i, ys.start, xs.start, height, width)
+        rle = mask_utils.frPyObjects({"counts": counts, "size": [height, width]}, height, width)
+        rles.append(rle)
+        areas.append(float(sum(counts[1::2])))  # foreground runs (a trailing background run is even-indexed)
+        boxes.append([xs.start, ys.start, xs.stop - xs.start, ys.stop - ys.start])
     out = []
     for k, (inst, rle) in enumerate(zip(ids, rles)):
         rle["counts"] = rle["counts"].decode("ascii")
