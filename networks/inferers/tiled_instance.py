@@ -119,7 +119,8 @@ class TiledInstanceInferer(Inferer):
         self.batch_size = batch_size
 
     def _detect(self, image: torch.Tensor, network) -> list[tuple[float, np.ndarray, int, int]]:
-        """(score, binary mask in tile coordinates, tile offset y, x) of every instance owned by its tile."""
+        """(score, binary mask of its bounding box, the box's offset y, x in the image) of every instance owned by its
+        tile."""
         layout = [tile_layout(image.shape[-2 + a], self.tile_size[a], self.overlap) for a in range(2)]
         tiles = [(ty, tx) for ty in layout[0] for tx in layout[1]]
         found = []
@@ -131,7 +132,10 @@ class TiledInstanceInferer(Inferer):
                 masks = (out["masks"][keep][:, 0] > self.mask_thresh).cpu().numpy()
                 for score, mask in zip(out["scores"][keep].tolist(), masks):
                     if self._usable(mask, ty, tx, image.shape[-2:]):
-                        found.append((score, mask, ty[0], tx[0]))
+                        # kept as its bounding box: memory grows with the nuclei's area, not tiles x nuclei
+                        ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+                        box = mask[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1]
+                        found.append((score, box, ty[0] + int(ys[0]), tx[0] + int(xs[0])))
         return found
 
     @staticmethod
