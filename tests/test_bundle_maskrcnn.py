@@ -89,6 +89,38 @@ def test_same_seed_same_weights(trained, tmp_path):
     assert all(torch.equal(first[k], second[k]) for k in first)
 
 
+def test_training_with_scale_augmentation(trained, tmp_path):
+    """--scale_augmentation [min, max] zooms every training crop (MONAI RandZoomd; instances nearest-neighbour, the
+    crop size kept) before its targets are made; training runs through and the targets stay valid."""
+    _, data = trained
+    bundle = copy_bundle(NAME, tmp_path)
+    check_ok(run_bundle(bundle, ["train.json"], "--dataset_dir", str(data), "--epochs", "1", "--val_interval", "1",
+                        "--scale_augmentation", "[0.5,2.0]", *TINY))  # fmt: skip
+    assert (bundle / "models" / "model.pt").is_file()
+
+
+def test_scale_augmentation_zooms_the_nuclei_and_is_off_by_default(trained):
+    """With a fixed zoom of 2 the training crops' nuclei are twice as wide; without the option no zoom transform is
+    added, so the default's random transforms (and their seeds) are those of earlier versions."""
+    from monai.bundle import ConfigParser
+    from monai.transforms import RandZoomd
+
+    bundle, data = trained
+    sizes = {}
+    for zoom in (None, [2.0, 2.0]):
+        parser = ConfigParser()
+        parser.read_config(str(bundle / "configs" / "train.json"))
+        parser.update({"bundle_root": str(bundle), "dataset_dir": str(data), "scale_augmentation": zoom})
+        parser.update({"num_samples": 4, "patch_size": [128, 128]})
+        preprocessing = parser.get_parsed_content("train#preprocessing")
+        assert any(isinstance(t, RandZoomd) for t in preprocessing.transforms) == (zoom is not None)
+        preprocessing.set_random_state(seed=0)
+        item = parser.get_parsed_content("train#dataset#data")[0]  # dsb2018_q0: nuclei about 24 px across
+        masks = torch.cat([sample["masks"] for sample in preprocessing(item)])
+        sizes[zoom is None] = float(np.median(2 * np.sqrt(masks.flatten(1).sum(1).numpy() / np.pi)))
+    assert 1.6 < sizes[False] / sizes[True] < 2.4
+
+
 def test_evaluation_writes_every_metric(trained):
     bundle, data = trained
     out = bundle / "eval_test"
