@@ -89,16 +89,6 @@ def test_same_seed_same_weights(trained, tmp_path):
     assert all(torch.equal(first[k], second[k]) for k in first)
 
 
-def test_training_with_scale_augmentation(trained, tmp_path):
-    """--scale_augmentation [min, max] zooms every training crop (MONAI RandZoomd; instances nearest-neighbour, the
-    crop size kept) before its targets are made; training runs through and the targets stay valid."""
-    _, data = trained
-    bundle = copy_bundle(NAME, tmp_path)
-    check_ok(run_bundle(bundle, ["train.json"], "--dataset_dir", str(data), "--epochs", "1", "--val_interval", "1",
-                        "--scale_augmentation", "[0.5,2.0]", *TINY))  # fmt: skip
-    assert (bundle / "models" / "model.pt").is_file()
-
-
 def test_scale_augmentation_zooms_the_nuclei_and_is_off_by_default(trained):
     """With a fixed zoom of 2 the training crops' nuclei are twice as wide; without the option no zoom transform is
     added, so the default's random transforms (and their seeds) are those of earlier versions."""
@@ -191,8 +181,8 @@ def test_inference_at_another_object_size_maps_instances_back_to_the_input(train
     assert proc.returncode != 0 and "speck.tif" in log and "smaller than one object (24 pixels" in log
     assert tifffile.imread(out / "cells_instances.tif").shape == arr.shape
     assert not (out / "speck_instances.tif").exists()
-    for bad in ("0", "-5", "big"):
-        proc = run_bundle(bundle, ["inference.json"], "--input_dir", str(tmp_path / "images"),
-                          "--output_dir", str(tmp_path / f"bad{bad}"), "--object_size", bad)  # fmt: skip
-        assert proc.returncode != 0 and "object_size must be a positive number of pixels" in proc.stdout + proc.stderr
-        assert not (tmp_path / f"bad{bad}").exists()
+    # a bad size stops the run before any output (negative, text and nan sizes: tests/test_object_size.py)
+    proc = run_bundle(bundle, ["inference.json"], "--input_dir", str(tmp_path / "images"),
+                      "--output_dir", str(tmp_path / "bad"), "--object_size", "0")  # fmt: skip
+    assert proc.returncode != 0 and "object_size must be a positive number of pixels" in proc.stdout + proc.stderr
+    assert not (tmp_path / "bad").exists()
