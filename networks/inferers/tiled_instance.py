@@ -110,7 +110,7 @@ class TiledInstanceInferer(Inferer):
                 f"object_size needs target_object_size, the object diameter the model was trained on (pixels), got "
                 f"{target_object_size!r}."
             )
-        self.target_object_size = target_object_size
+        self.target_object_size = target  # validated, as a float
         self.tile_size = ensure_tuple_rep(tile_size, 2)
         self.overlap = int(overlap)
         self.score_thresh = score_thresh
@@ -180,12 +180,12 @@ class TiledInstanceInferer(Inferer):
         if self.object_size is None:
             return 1.0
         if self.object_size != "auto":
-            return float(self.target_object_size) / self.object_size
+            return self.target_object_size / self.object_size
         size = estimate_object_size(image)
         if size is None:
             logger.warning(f"{name}: no object found to estimate its size; kept at its scale.")
             return 1.0
-        factor = float(self.target_object_size) / size
+        factor = self.target_object_size / size
         logger.info(f"{name}: estimated object size {size:.1f} px, resized by {factor:.3f}.")
         return factor
 
