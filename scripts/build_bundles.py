@@ -70,7 +70,10 @@ WORKFLOW_FILES = ("train", "evaluate", "inference", "multi_gpu_train")
 STANDALONE_FILES = ("train", "inference")  # files that define network_def and the shared keys
 # workflows with other config files: (files, standalone files)
 _VLP_FILES = ("generate", "train", "zeroshot", "calibrate", "text_zeroshot", "grounding", "inference")
-WORKFLOW_LAYOUTS = {"vision_language": (_VLP_FILES, _VLP_FILES)}
+WORKFLOW_LAYOUTS = {
+    "vision_language": (_VLP_FILES, _VLP_FILES),
+    "instance_2d": (WORKFLOW_FILES + ("large_image",), STANDALONE_FILES),  # large_image stacks on inference
+}
 # files composed from another file's template (the bundle's section then sets what differs)
 TEMPLATE_OF = {("vision_language", stem): "zeroshot" for stem in ("inference", "calibrate", "text_zeroshot")}
 COMMON_FILE = os.path.join(WORKFLOW_DIR, "common.json")

@@ -153,16 +153,28 @@ def test_inference_on_a_png_folder_writes_label_maps_and_coco(trained, tmp_path)
     assert {(img["height"], img["width"]) for img in coco.dataset["images"]} == set(shapes.values())
 
 
-def test_inference_writes_tiff_for_tiff_input(trained, tmp_path):
+def test_inference_writes_tiff_for_tiff_input_and_large_image_streams_the_same_instances(trained, tmp_path):
+    """inference.json writes a TIFF for a TIFF; large_image.json, which reads the file tile by tile, writes the same
+    instances (ids aside) and their COCO file."""
     bundle, data = trained
+    LOW = ["--score_thresh", "0.1"]  # the one-epoch model is not confident: its instances above 0.1 are compared
     item = json.loads((data / "dataset.json").read_text())["test"][1]  # ``ndev_t08``, 210x576: a transposition shows
     (tmp_path / "images").mkdir()
     arr = np.asarray(nib.load(item["image"]).dataobj).T.astype(np.uint16)
-    tifffile.imwrite(tmp_path / "images" / "cells.tif", arr)
+    tifffile.imwrite(tmp_path / "images" / "cells.tif", arr, tile=(64, 64))
     proc = run_bundle(bundle, ["inference.json"], "--input_dir", str(tmp_path / "images"),
-                      "--output_dir", str(tmp_path / "out"), *FAST)  # fmt: skip
+                      "--output_dir", str(tmp_path / "out"), *FAST, *LOW)  # fmt: skip
     check_ok(proc)
-    assert arr.shape == (210, 576) and tifffile.imread(tmp_path / "out" / "cells_instances.tif").shape == arr.shape
+    in_memory = tifffile.imread(tmp_path / "out" / "cells_instances.tif").astype(np.int64)
+    assert arr.shape == (210, 576) and in_memory.shape == arr.shape
+    proc = run_bundle(bundle, ["inference.json", "large_image.json"], "--input_dir", str(tmp_path / "images"),
+                      "--output_dir", str(tmp_path / "large"), *FAST, *LOW)  # fmt: skip
+    check_ok(proc)
+    streamed = tifffile.imread(tmp_path / "large" / "cells_instances.tif").astype(np.int64)
+    pairs = set(zip(streamed.ravel().tolist(), in_memory.ravel().tolist()))
+    assert in_memory.max() > 0 and len(pairs) == len(np.unique(streamed)) == len(np.unique(in_memory))
+    coco = json.loads((tmp_path / "large" / "cells_instances_coco.json").read_text())
+    assert len(coco["annotations"]) == streamed.max() and all(0.1 <= a["score"] <= 1 for a in coco["annotations"])
 
 
 def test_inference_at_another_object_size_maps_instances_back_to_the_input(trained, tmp_path):

@@ -76,7 +76,7 @@ def test_rescaled_instances_are_sampled_back_onto_the_input_grid_exactly(object_
     assert ids.shape == truth.shape
 
     work = resize_image(image, 12.0 / object_size)[0].numpy()
-    expected = sample_label_map(ndimage.label(work > 0.5)[0], truth.shape)
+    expected = sample_label_map(ndimage.label(work > 0.5)[0], truth.shape, 12.0 / object_size)
     # same partition of the pixels as the detector's own instances mapped back (ids are renumbered by score)
     pairs = set(zip(ids[ids > 0].tolist(), expected[ids > 0].tolist()))
     assert len(pairs) == len(np.unique(ids)) - 1 == len(np.unique(expected)) - 1 == truth.max()

@@ -21,6 +21,7 @@ from .folder import (
     input_extension,
     screen_datalist,
 )
+from .tiff_windows import TIFF_SUFFIXES, TiffFileReader, TiffWindowReader
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -29,4 +30,7 @@ __all__ = [
     "image_datalist",
     "input_extension",
     "screen_datalist",
+    "TIFF_SUFFIXES",
+    "TiffFileReader",
+    "TiffWindowReader",
 ]

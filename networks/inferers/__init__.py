@@ -13,7 +13,15 @@
 
 from __future__ import annotations
 
+from .large_image import LargeImageSegmenter, bbox_components
 from .mirror import MirrorTTAInferer
 from .tiled_instance import InstanceSegmenter, TiledInstanceInferer, tile_layout
 
-__all__ = ["MirrorTTAInferer", "TiledInstanceInferer", "InstanceSegmenter", "tile_layout"]
+__all__ = [
+    "MirrorTTAInferer",
+    "TiledInstanceInferer",
+    "InstanceSegmenter",
+    "LargeImageSegmenter",
+    "bbox_components",
+    "tile_layout",
+]

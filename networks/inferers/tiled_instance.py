@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -118,25 +118,40 @@ class TiledInstanceInferer(Inferer):
         self.min_area = min_area
         self.batch_size = batch_size
 
-    def _detect(self, image: torch.Tensor, network) -> list[tuple[float, np.ndarray, int, int]]:
-        """(score, binary mask of its bounding box, the box's offset y, x in the image) of every instance owned by its
-        tile."""
-        layout = [tile_layout(image.shape[-2 + a], self.tile_size[a], self.overlap) for a in range(2)]
-        tiles = [(ty, tx) for ty in layout[0] for tx in layout[1]]
-        found = []
+    def tiles(self, shape: Sequence[int]) -> list[tuple[tuple, tuple]]:
+        """The (axis-0 tile, axis-1 tile) pairs of an image of ``shape``, axis 0 outer (``tile_layout`` entries)."""
+        layout = [tile_layout(int(shape[a]), self.tile_size[a], self.overlap) for a in range(2)]
+        return [(ty, tx) for ty in layout[0] for tx in layout[1]]
+
+    def detections(self, shape: Sequence[int], read_tile, network) -> Iterator[tuple[int, list]]:
+        """
+        The instances each tile of an image of ``shape`` keeps, tile by tile in :py:meth:`tiles` order: (tile index,
+        [(score, binary mask of its bounding box, the box's offset on axis 0, axis 1), ...]). ``read_tile(ty, tx)``
+        gives the (C, h, w) tile, so the image need not be in memory; ``batch_size`` tiles go through the network at a
+        time.
+        """
+        tiles = self.tiles(shape)
         for i in range(0, len(tiles), self.batch_size):
             chunk = tiles[i : i + self.batch_size]
-            outputs = network([image[:, ty[0] : ty[1], tx[0] : tx[1]] for ty, tx in chunk])
-            for (ty, tx), out in zip(chunk, outputs):
+            outputs = network([read_tile(ty, tx) for ty, tx in chunk])
+            for k, ((ty, tx), out) in enumerate(zip(chunk, outputs)):
                 keep = out["scores"] >= self.score_thresh
                 masks = (out["masks"][keep][:, 0] > self.mask_thresh).cpu().numpy()
+                found = []
                 for score, mask in zip(out["scores"][keep].tolist(), masks):
-                    if self._usable(mask, ty, tx, image.shape[-2:]):
-                        # kept as its bounding box: memory grows with the nuclei's area, not tiles x nuclei
+                    if self._usable(mask, ty, tx, shape):
+                        # kept as a copy of its bounding box (a view would keep the tile's whole mask stack):
+                        # memory grows with the nuclei's area, not tiles x nuclei
                         ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
-                        box = mask[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1]
+                        box = mask[ys[0] : ys[-1] + 1, xs[0] : xs[-1] + 1].copy()
                         found.append((score, box, ty[0] + int(ys[0]), tx[0] + int(xs[0])))
-        return found
+                yield i + k, found
+
+    def _detect(self, image: torch.Tensor, network) -> list[tuple[float, np.ndarray, int, int]]:
+        """Every instance kept by its tile (:py:meth:`detections`) of an image in memory."""
+        shape = tuple(image.shape[-2:])
+        tiles = self.detections(shape, lambda ty, tx: image[:, ty[0] : ty[1], tx[0] : tx[1]], network)
+        return [d for _, found in tiles for d in found]
 
     @staticmethod
     def _usable(mask: np.ndarray, ty: tuple, tx: tuple, shape) -> bool:
@@ -158,21 +173,28 @@ class TiledInstanceInferer(Inferer):
         return ty[2] <= cy < ty[3] and tx[2] <= cx < tx[3]
 
     def _stitch(self, found: list, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        ids, score_map = np.zeros(shape, np.int32), np.zeros(shape, np.float32)
+        for count, (score, window, region) in enumerate(self.paint(found, ids), start=1):
+            ids[window][region] = count
+            score_map[window][region] = score
+        return ids, score_map
+
+    def paint(self, found: list, ids) -> Iterator[tuple[float, tuple[slice, slice], np.ndarray]]:
+        """
+        The instances kept from ``found`` detections painted onto the label map ``ids`` (free pixels are 0), from the
+        highest score down: (score, window, pixels of the window it gets) for each, the caller writing its id there
+        before the next one is drawn.
+        """
         # the same nucleus seen whole by two overlapping tiles is found twice, maybe a pixel apart: the most
         # confident copy is painted, and a detection left with less than half of its mask is a duplicate (or a
         # heavily overlapped detection), so it is dropped instead of leaving a sliver
-        ids, score_map = np.zeros(shape, np.int32), np.zeros(shape, np.float32)
-        count = 0
         for score, mask, y0, x0 in sorted(found, key=lambda f: -f[0]):
             window = (slice(y0, y0 + mask.shape[0]), slice(x0, x0 + mask.shape[1]))
             region = mask & (ids[window] == 0)
             visible = int(region.sum())
             if visible < self.min_area or visible < 0.5 * mask.sum():
                 continue
-            count += 1
-            ids[window][region] = count
-            score_map[window][region] = score
-        return ids, score_map
+            yield score, window, region
 
     def scale_factor(self, image: torch.Tensor, name: str = "image") -> float:
         """The resize factor of one (C, H, W) image: ``target_object_size / object_size``, 1 without object_size
@@ -198,7 +220,7 @@ class TiledInstanceInferer(Inferer):
         else:
             work = resize_image(image, factor).to(image.device)
             ids, score_map = self._stitch(self._detect(work, network), tuple(work.shape[-2:]))
-            ids, score_map = sample_label_map(ids, shape), sample_label_map(score_map, shape)
+            ids, score_map = sample_label_map(ids, shape, factor), sample_label_map(score_map, shape, factor)
             ids, score_map = self._renumber(ids, score_map)
         return torch.from_numpy(np.stack([ids.astype(np.float32), score_map]))
 

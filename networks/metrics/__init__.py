@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .calibration import apply_calibration, expected_calibration_error, fit_calibration
 from .classification import TopKAccuracyMetric, classification_report
-from .coco import coco_dataset, coco_mask_metrics, label_map_to_coco
+from .coco import coco_dataset, coco_mask_metrics, instance_boxes, label_map_to_coco, write_coco_predictions
 from .instance import (
     COUNT_KEYS,
     aggregated_jaccard_index,
@@ -46,6 +46,8 @@ __all__ = [
     "coco_dataset",
     "coco_mask_metrics",
     "label_map_to_coco",
+    "instance_boxes",
+    "write_coco_predictions",
     "InstanceMatchingMetric",
     "foreground_instances",
     "EVAL_THRESHOLDS",

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["label_map_to_coco", "coco_dataset", "coco_mask_metrics"]
+__all__ = ["label_map_to_coco", "coco_dataset", "coco_mask_metrics", "instance_boxes", "write_coco_predictions"]
 
 
 def _mask_utils():
@@ -77,42 +79,97 @@ def label_map_to_coco(
         list of dicts with ``id, image_id, category_id, segmentation (RLE), area, bbox (x, y, w), iscrowd``
         (and ``score`` when ``scores`` is given).
     """
-    mask_utils = _mask_utils()
     label_map = np.asarray(label_map)
     if label_map.ndim != 2:
         raise ValueError(f"expected a 2D label map, got shape {label_map.shape}.")
     rows_cols = label_map.T if transpose else label_map
-    height, width = rows_cols.shape
     # each instance is encoded from its bounding box: O(pixels) for the whole map, not O(instances x pixels)
     boxes_of = ndimage.find_objects(rows_cols.astype(np.int64, copy=False))
-    ids = [i + 1 for i, box in enumerate(boxes_of) if box is not None]
-    if not ids:
-        return []
-    rles, areas, boxes = [], [], []
-    for i in ids:
-        ys, xs = boxes_of[i - 1]
-        counts = _rle_counts(rows_cols[ys, xs] == i, ys.start, xs.start, height, width)
-        rle = mask_utils.frPyObjects({"counts": counts, "size": [height, width]}, height, width)
-        rles.append(rle)
-        areas.append(float(sum(counts[1::2])))  # foreground runs (a trailing background run is even-indexed)
-        boxes.append([xs.start, ys.start, xs.stop - xs.start, ys.stop - ys.start])
     out = []
-    for k, (inst, rle) in enumerate(zip(ids, rles)):
-        rle["counts"] = rle["counts"].decode("ascii")
-        ann = {
-            "id": first_id + k,
-            "image_id": int(image_id),
-            "category_id": int(category_id),
-            "segmentation": rle,
-            "area": float(areas[k]),
-            "bbox": [float(v) for v in boxes[k]],
-            "iscrowd": 0,
-            "instance_id": int(inst),
-        }
-        if scores is not None:
-            ann["score"] = float(scores.get(int(inst), 1.0))
-        out.append(ann)
+    for i, box in enumerate(boxes_of, start=1):
+        if box is not None:
+            score = None if scores is None else float(scores.get(i, 1.0))
+            out.append(_annotation(rows_cols, i, box, first_id + len(out), image_id, category_id, score))
     return out
+
+
+def _annotation(rows_cols, instance: int, box: tuple[slice, slice], ann_id: int, image_id: int, category_id: int,
+                score: float | None) -> dict:  # fmt: skip
+    """The COCO annotation of instance ``instance`` of a (row, column) label map (an array or a memory map), given
+    its bounding box: only the box is read."""
+    ys, xs = box
+    height, width = rows_cols.shape
+    counts = _rle_counts(np.asarray(rows_cols[ys, xs]) == instance, ys.start, xs.start, height, width)
+    rle = _mask_utils().frPyObjects({"counts": counts, "size": [height, width]}, height, width)
+    rle["counts"] = rle["counts"].decode("ascii")
+    ann = {
+        "id": int(ann_id),
+        "image_id": int(image_id),
+        "category_id": int(category_id),
+        "segmentation": rle,
+        "area": float(sum(counts[1::2])),  # foreground runs (a trailing background run is even-indexed)
+        "bbox": [float(xs.start), float(ys.start), float(xs.stop - xs.start), float(ys.stop - ys.start)],
+        "iscrowd": 0,
+        "instance_id": int(instance),
+    }
+    if score is not None:
+        ann["score"] = score
+    return ann
+
+
+def instance_boxes(label_map, strip: int = 1024) -> list[tuple[slice, slice] | None]:
+    """
+    Bounding boxes of the instances of a 2D (row, column) label map, as ``scipy.ndimage.find_objects`` gives them,
+    found strip by strip of ``strip`` rows, so that a memory-mapped map of any size is never read whole.
+    """
+    bounds = np.zeros((0, 4), np.int64)  # per id: first row, last row + 1, first column, last column + 1
+    for r0 in range(0, label_map.shape[0], strip):
+        part = np.asarray(label_map[r0 : r0 + strip]).astype(np.int64, copy=False)
+        boxes = ndimage.find_objects(part)
+        if len(boxes) > len(bounds):
+            grown = np.zeros((len(boxes), 4), np.int64)
+            grown[:, 0] = grown[:, 2] = np.iinfo(np.int64).max
+            grown[: len(bounds)] = bounds
+            bounds = grown
+        for i, box in enumerate(boxes):
+            if box is not None:
+                ys, xs = box
+                b = bounds[i]
+                b[:] = min(b[0], r0 + ys.start), max(b[1], r0 + ys.stop), min(b[2], xs.start), max(b[3], xs.stop)
+    return [None if b[1] == 0 else (slice(b[0], b[1]), slice(b[2], b[3])) for b in bounds.tolist()]
+
+
+def write_coco_predictions(
+    label_map,
+    path: str,
+    file_name: str,
+    scores: Mapping[int, float] | None = None,
+    category: str = "nucleus",
+) -> int:
+    """
+    Write the instances of one 2D (row, column) label map (an array or a memory-mapped file of any size) as a COCO
+    detection result file (one image, ``annotations`` with RLE masks and ``score``), annotation by annotation: each
+    mask is encoded from its bounding box, and the JSON is streamed to ``path + ".partial"``, renamed when complete.
+
+    Returns:
+        the number of annotations written.
+    """
+    height, width = label_map.shape
+    head = {"images": [{"id": 1, "file_name": file_name, "height": int(height), "width": int(width)}],
+            "categories": [{"id": 1, "name": category}]}  # fmt: skip
+    count = 0
+    partial = path + ".partial"
+    with open(partial, "w") as f:
+        f.write(json.dumps(head)[:-1] + ', "annotations": [')
+        for i, box in enumerate(instance_boxes(label_map), start=1):
+            if box is None:
+                continue
+            score = None if scores is None else float(scores.get(i, 1.0))
+            f.write((", " if count else "") + json.dumps(_annotation(label_map, i, box, count + 1, 1, 1, score)))
+            count += 1
+        f.write("]}\n")
+    os.replace(partial, path)
+    return count
 
 
 def coco_dataset(

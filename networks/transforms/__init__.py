@@ -32,7 +32,9 @@ from .object_size import (
     min_image_side,
     object_size_summary,
     read_object_size,
+    resample_weights,
     resize_image,
+    resized_shape,
     sample_label_map,
     write_object_size,
 )
@@ -66,7 +68,9 @@ __all__ = [
     "min_image_side",
     "object_size_summary",
     "read_object_size",
+    "resample_weights",
     "resize_image",
+    "resized_shape",
     "sample_label_map",
     "write_object_size",
 ]

@@ -22,11 +22,10 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from networks.data.file_io import write_json_atomic
 from networks.transforms.instances import MIN_INSTANCE_AREA
@@ -40,7 +39,11 @@ __all__ = [
     "estimate_object_size",
     "check_object_size",
     "min_image_side",
+    "resample_weights",
+    "resized_shape",
+    "input_window",
     "resize_image",
+    "sample_indices",
     "sample_label_map",
 ]
 
@@ -147,17 +150,75 @@ def estimate_object_size(image, min_size: float = 3.0, max_size: float = 120.0) 
     return float(np.median(blobs[:, 2]) * factor)
 
 
-def resize_image(image: torch.Tensor, factor: float) -> torch.Tensor:
-    """Resize a (C, H, W) image by ``factor`` (bilinear, antialiased when shrinking); sides rounded, at least 1."""
-    size = [max(1, round(s * factor)) for s in image.shape[-2:]]
-    out = F.interpolate(image[None].float(), size=size, mode="bilinear", align_corners=False, antialias=factor < 1)
-    return out[0]
+def resample_weights(in_size: int, factor: float, start: int, stop: int) -> tuple[int, int, np.ndarray]:
+    """
+    Weights of output samples ``start..stop-1`` of one axis of length ``in_size`` resized by ``factor``: bilinear,
+    widened into a triangle filter of ``1 / factor`` input pixels when shrinking (antialiasing, as PIL and
+    ``torch.nn.functional.interpolate(..., antialias=True)`` do). Output sample ``j`` is centred on input position
+    ``(j + 0.5) / factor - 0.5`` whatever the axis length, so any window of the output is computed from a window of
+    the input alone and equals that part of the whole resized axis: tiles of a large image are resized one by one.
+
+    Returns:
+        (lo, hi, weights): the input window ``lo:hi`` read and the (stop - start, hi - lo) float64 weights.
+    """
+    scale = 1.0 / factor
+    support = max(scale, 1.0)  # filter half-width in input pixels
+    centres = (np.arange(start, stop) + 0.5) * scale  # in input pixel edges: pixel i covers [i, i + 1)
+    first = np.clip(np.floor(centres - support + 0.5).astype(np.int64), 0, in_size)
+    last = np.clip(np.floor(centres + support + 0.5).astype(np.int64), 0, in_size)
+    lo, hi = int(first.min(initial=in_size)), int(last.max(initial=0))
+    hi = max(hi, lo)
+    taps = np.arange(lo, hi)[None, :] + 0.5  # input pixel centres
+    weights = np.maximum(0.0, 1.0 - np.abs(taps - centres[:, None]) / support)
+    weights[(taps < first[:, None]) | (taps > last[:, None])] = 0.0  # PIL's integer filter bounds
+    total = weights.sum(axis=1, keepdims=True)
+    return lo, hi, weights / np.where(total > 0, total, 1.0)
 
 
-def sample_label_map(label_map: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def resized_shape(shape: Sequence[int], factor: float) -> tuple[int, ...]:
+    """Sides of an image resized by ``factor``: rounded, at least 1."""
+    return tuple(max(1, round(int(s) * factor)) for s in shape)
+
+
+def input_window(input_shape: Sequence[int], factor: float, window: Sequence[tuple]) -> list[tuple]:
+    """The (start, stop) per axis of the input :py:func:`resize_image` reads for ``window`` of the resized image."""
+    return [resample_weights(int(n), factor, *span)[:2] for n, span in zip(input_shape, window)]
+
+
+def resize_image(
+    image: torch.Tensor,
+    factor: float,
+    window: Sequence[tuple[int, int]] | None = None,
+    origin: Sequence[int] = (0, 0),
+    input_shape: Sequence[int] | None = None,
+) -> torch.Tensor:
     """
-    A label map of a resized image brought back to the input grid ``shape``: each input pixel takes the label at
-    its centre's position in the resized grid (nearest neighbour; labels are not interpolated).
+    A (C, H, W) image resized by ``factor`` (:py:func:`resample_weights`: bilinear, antialiased when shrinking).
+
+    With ``window`` ((row start, stop), (column start, stop) of the resized image) only that part is computed, from
+    ``image`` holding the input of an ``input_shape`` image from row, column ``origin`` on (at least
+    :py:func:`input_window`): a tile of a large image read from its file equals that tile of the whole image resized.
     """
-    rows = [np.minimum(((np.arange(n) + 0.5) * m / n).astype(np.int64), m - 1) for n, m in zip(shape, label_map.shape)]
-    return label_map[np.ix_(rows[0], rows[1])]
+    input_shape = tuple(image.shape[-2:]) if input_shape is None else tuple(input_shape)
+    window = [(0, n) for n in resized_shape(input_shape, factor)] if window is None else window
+    (r0, r1, wr), (c0, c1, wc) = (resample_weights(int(n), factor, *span) for n, span in zip(input_shape, window))
+    block = image[:, r0 - origin[0] : r1 - origin[0], c0 - origin[1] : c1 - origin[1]].double()
+    if block.shape[-2:] != (r1 - r0, c1 - c0):
+        raise ValueError(f"the image window {tuple(block.shape[-2:])} does not cover the input rows {r0}:{r1}, "
+                         f"columns {c0}:{c1} that the resized window {list(window)} needs.")  # fmt: skip
+    rows, cols = (torch.from_numpy(w).to(block.device) for w in (wr, wc))
+    return torch.einsum("ij,cjk,lk->cil", rows, block, cols).to(torch.float32)
+
+
+def sample_indices(start: int, stop: int, factor: float, size: int) -> np.ndarray:
+    """Index in a resized axis of ``size`` samples of the centre of each input pixel ``start..stop-1``."""
+    return np.minimum(np.floor((np.arange(start, stop) + 0.5) * factor).astype(np.int64), size - 1)
+
+
+def sample_label_map(label_map: np.ndarray, shape: tuple[int, int], factor: float) -> np.ndarray:
+    """
+    A label map of an image resized by ``factor`` brought back to the input grid ``shape``: each input pixel takes
+    the label at its centre's position in the resized grid (nearest neighbour; labels are not interpolated).
+    """
+    rows, cols = (sample_indices(0, n, factor, m) for n, m in zip(shape, label_map.shape))
+    return label_map[np.ix_(rows, cols)]

@@ -9,10 +9,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Instance segmentation with detection models (Mask R-CNN): the trainer and batching of torchvision targets."""
+"""Instance segmentation with detection models (Mask R-CNN): the trainer, batching of torchvision targets, and
+large TIFFs segmented in bounded memory."""
 
 from __future__ import annotations
 
+from .large_images import output_paths, segment_tiff_files
 from .trainer import MaskRCNNTrainer, detection_collate
 
-__all__ = ["MaskRCNNTrainer", "detection_collate"]
+__all__ = ["MaskRCNNTrainer", "detection_collate", "output_paths", "segment_tiff_files"]
