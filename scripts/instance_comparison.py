@@ -22,6 +22,15 @@ Usage (repository root)::
 
     python scripts/instance_comparison.py run --dataset nuclei2d --seeds 0,1,2
     python scripts/instance_comparison.py run --dataset nuclei2d_slices --seeds 0,1,2   # another microscope
+    # other magnifications (issue 25): nuclei2d's test images resampled by 0.5 and 2 (prepared on first use), and
+    # nuclei2d_slices, with the object-size rows; maskrcnn_zoom trains its own models (--scale_augmentation)
+    python scripts/instance_comparison.py run --dataset nuclei2d_0.5x --seeds 0,1,2 \\
+        --rows maskrcnn,maskrcnn_object_size,maskrcnn_auto,maskrcnn_zoom,otsu_watershed,otsu_watershed_scaled
+
+Rows of other magnifications: ``maskrcnn_object_size`` (``--object_size`` the median diameter of the set's true
+nuclei, what a user who measured a few nuclei would give), ``maskrcnn_auto`` (``--object_size auto``),
+``maskrcnn_zoom`` (trained with ``--scale_augmentation "[0.5,2.0]"``, inference at the input scale) and
+``otsu_watershed_scaled`` (marker distance scaled by the set's object size over the training median).
 
 Each finished (row, seed) goes into ``docs/results/instances_<dataset>.json`` at once (per-image counts and scores,
 commands, commit, date, machine); a run already there is skipped and an interrupted training resumes, so the
@@ -53,7 +62,7 @@ from networks.apps.evidence import (
 )
 from networks.apps.steps import run_step, show_command
 from networks.metrics import instance_report
-from networks.transforms import split_foreground
+from networks.transforms import object_size_summary, split_foreground
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 __all__ = ["otsu_watershed", "run", "evaluate_folder"]
@@ -63,10 +72,22 @@ SEMANTIC = os.path.join("bundle", "swin_umamba_nuclei_segmentation")
 TRAINING_DATA = os.path.join("data", "nuclei2d")  # both bundles train on nuclei2d whatever the test set
 ROWS = {
     "maskrcnn": "Mask R-CNN (this bundle)",
+    "maskrcnn_object_size": "Mask R-CNN, --object_size given (the set's median true diameter)",
+    "maskrcnn_auto": "Mask R-CNN, --object_size auto",
+    "maskrcnn_zoom": "Mask R-CNN trained with --scale_augmentation [0.5,2.0]",
     "swin_umamba_components": "Swin-UMamba foreground, connected components",
     "swin_umamba_watershed": "Swin-UMamba foreground, distance watershed",
     "otsu_watershed": "Otsu + distance watershed (scikit-image, no training: one run)",
+    "otsu_watershed_scaled": "Otsu + distance watershed, marker distance scaled by the object size (one run)",
 }
+DEFAULT_ROWS = ("maskrcnn", "swin_umamba_components", "swin_umamba_watershed", "otsu_watershed")
+SCALE_ROWS = ("maskrcnn", "maskrcnn_object_size", "maskrcnn_auto", "maskrcnn_zoom", "otsu_watershed",
+              "otsu_watershed_scaled")  # fmt: skip
+DETERMINISTIC_ROWS = ("otsu_watershed", "otsu_watershed_scaled")  # no training: recorded once, whatever the seed
+# nuclei2d's test split resampled by these factors (images bilinear, antialiased when shrinking; labels nearest)
+SCALED_SETS = {"nuclei2d_0.5x": 0.5, "nuclei2d_2x": 2.0}
+ZOOM_RANGE = "[0.5,2.0]"
+OTSU_MIN_DISTANCE = 7
 METRICS = {
     "dsb_accuracy_0.5": {
         "label": "DSB acc@0.5",
@@ -88,7 +109,7 @@ METADATA_NAMES = {
 }
 
 
-def otsu_watershed(image: np.ndarray, sigma: float = 1.0, min_distance: int = 7) -> np.ndarray:
+def otsu_watershed(image: np.ndarray, sigma: float = 1.0, min_distance: int = OTSU_MIN_DISTANCE) -> np.ndarray:
     """The classical floor: Gaussian smoothing, Otsu threshold, then the distance watershed of split_foreground."""
     from skimage.filters import gaussian, threshold_otsu
 
@@ -107,6 +128,50 @@ def _train_cmd(bundle: str, model_dir: str, seed: int, overrides: list[str]) -> 
     cmd = _bundle_cmd(bundle, "train.json") + ["--dataset_dir", TRAINING_DATA, "--seed", str(seed)]
     cmd += ["--ckpt_dir", f"{model_dir}/models", "--resume_dir", f"{model_dir}/checkpoints"]
     return cmd + ["--output_dir", f"{model_dir}/eval", *overrides]
+
+
+def prepare_scaled(dataset: str) -> str:
+    """``data/<dataset>`` for a name of ``SCALED_SETS``: nuclei2d's test images and true instances resampled by the
+    set's factor (NIfTI, ``dataset.json`` with the test split only). Returns the folder."""
+    from skimage.transform import rescale
+
+    factor, folder = SCALED_SETS[dataset], os.path.join(REPO, "data", dataset)
+    if os.path.isfile(os.path.join(folder, "dataset.json")):
+        return folder
+    cases = []
+    for case in _test_cases(TRAINING_DATA):
+        out = {}
+        for key, order in (("image", 1), ("instance", 0)):
+            source = os.path.join(REPO, TRAINING_DATA, case[key])
+            array = _load(source)
+            scaled = rescale(array.astype(np.float32), factor, order=order, anti_aliasing=order == 1 and factor < 1,
+                             preserve_range=True)  # fmt: skip
+            scaled = np.round(scaled).astype(array.dtype)
+            out[key] = os.path.join(f"{key}s", os.path.basename(case[key]))
+            path = os.path.join(folder, out[key])
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            affine = nib.load(source).affine.copy()
+            affine[:3, :3] /= factor  # the same field of view in more or fewer pixels
+            nib.save(nib.Nifti1Image(scaled, affine), path)
+        cases.append(out)
+    spec = {"name": dataset, "description": f"nuclei2d test split resampled by {factor:g} (images bilinear, "
+            f"antialiased when shrinking; instances nearest neighbour), by scripts/instance_comparison.py",
+            "scale": factor, "test": cases}  # fmt: skip
+    with open(os.path.join(folder, "dataset.json"), "w") as f:
+        json.dump(spec, f, indent=1)
+    return folder
+
+
+def given_object_size(dataset_dir: str) -> float:
+    """The median equivalent diameter of the test split's true nuclei: the size a user who measured some would give."""
+    maps = [_load(os.path.join(REPO, dataset_dir, c["instance"])) for c in _test_cases(dataset_dir)]
+    return object_size_summary(maps)["median"]
+
+
+def training_object_size() -> float:
+    """The training median diameter the bundle's metadata records (what --object_size resizes to)."""
+    with open(os.path.join(REPO, MASKRCNN, "configs", "metadata.json")) as f:
+        return float(json.load(f)["training_object_size"]["median"])
 
 
 def _inference_cmd(bundle: str, input_dir: str, output_dir: str, ckpt: str) -> list[str]:
@@ -169,7 +234,8 @@ def results_file(dataset: str) -> str:
 
 
 def _header(dataset: str) -> dict:
-    names = {"nuclei2d": "nuclei2d test split", "nuclei2d_slices": "nuclei2d_slices (another microscope)"}
+    names = {"nuclei2d": "nuclei2d test split", "nuclei2d_slices": "nuclei2d_slices (another microscope)",
+             **{d: f"nuclei2d test split resampled by {f:g}" for d, f in SCALED_SETS.items()}}  # fmt: skip
     targets = bundle_targets(MASKRCNN, f"results:instances_{dataset}", metadata=dataset == "nuclei2d",
                              metadata_names=METADATA_NAMES)  # fmt: skip
     return {
@@ -225,9 +291,9 @@ def run(
     and record it; render the tables.
 
     Args:
-        dataset: nuclei2d or nuclei2d_slices (prepared under data/ if missing).
+        dataset: nuclei2d, nuclei2d_slices, or a name of ``SCALED_SETS`` (prepared under data/ if missing).
         seeds: training seeds, seed by seed across the rows.
-        rows: subset of ``ROWS`` (default: all).
+        rows: subset of ``ROWS`` (default: ``DEFAULT_ROWS``; ``SCALE_ROWS`` for other magnifications).
         out_root: folder of the models (``<out_root>/models/<bundle>/seed<k>``) and predictions (default
             ``runs/instances``, or ``runs/instances_<results name>`` with ``results``).
         overrides: extra ``--id value`` arguments of both trainings (e.g. ``--epochs 1`` for a check); they change
@@ -235,7 +301,7 @@ def run(
         results: results file to record into instead of ``docs/results/instances_<dataset>.json`` (not rendered).
         dry_run: print the commands only.
     """
-    rows = [rows] if isinstance(rows, str) else list(rows or ROWS)
+    rows = rows.split(",") if isinstance(rows, str) else list(rows or DEFAULT_ROWS)
     if set(rows) - set(ROWS):
         raise ValueError(f"rows must be in {list(ROWS)}, got {rows}")
     if overrides and not results:
@@ -246,13 +312,15 @@ def run(
         "runs", "instances" + (f"_{os.path.splitext(os.path.basename(path))[0]}" if results else "")
     )
     data_dir = os.path.join("data", dataset)
-    for prepared in sorted({TRAINING_DATA, data_dir}):
+    for prepared in sorted({TRAINING_DATA, data_dir} - {os.path.join("data", d) for d in SCALED_SETS}):
         if not os.path.isfile(os.path.join(REPO, prepared, "dataset.json")):
             run_step(
                 [sys.executable, "-m", "networks.apps.prepare_data", os.path.basename(prepared), "--out", prepared],
                 dry_run,
                 REPO,
             )
+    if dataset in SCALED_SETS and not dry_run:
+        prepare_scaled(dataset)
     data = load_results(path, **_header(dataset))
     images = os.path.join(out_root, dataset, "test_images")
     if not dry_run:
@@ -264,24 +332,28 @@ def run(
     options = f" --overrides={shlex.quote(overrides)}" if overrides else ""
     for seed in parse_seeds(seeds):
         todo = [r for r in rows if str(seed) not in data["rows"].get(r, {}).get("runs", {})]
-        if data["rows"].get("otsu_watershed", {}).get("runs"):  # deterministic: recorded once, whatever the seed
-            todo = [r for r in todo if r != "otsu_watershed"]
+        todo = [r for r in todo if r not in DETERMINISTIC_ROWS or not data["rows"].get(r, {}).get("runs")]
         if not todo:
             continue
         command = f"python scripts/instance_comparison.py run --dataset {dataset} --seeds {seed}{options}"
         out = os.path.join(out_root, dataset, f"seed{seed}")
-        if "maskrcnn" in todo:
-            model_dir = os.path.join(out_root, "models", "maskrcnn", f"seed{seed}")
-            trained = _train(MASKRCNN, model_dir, seed, extra, dry_run)
-            folder = os.path.join(out, "maskrcnn")
+        for row in [r for r in todo if r.startswith("maskrcnn")]:
+            variant = "maskrcnn_zoom" if row == "maskrcnn_zoom" else "maskrcnn"
+            model_dir = os.path.join(out_root, "models", variant, f"seed{seed}")
+            zoom = ["--scale_augmentation", ZOOM_RANGE] if variant == "maskrcnn_zoom" else []
+            trained = _train(MASKRCNN, model_dir, seed, extra + zoom, dry_run)
+            size = {"maskrcnn_object_size": given_object_size(data_dir) if not dry_run else "<median>",
+                    "maskrcnn_auto": "auto"}.get(row)  # fmt: skip
+            folder = os.path.join(out, row)
             infer = _inference_cmd(MASKRCNN, images, folder, trained["checkpoint"]) + ["--output_ext", ".nii.gz"]
-            run_step(infer, dry_run, REPO, log=None if dry_run else os.path.join(REPO, out, "maskrcnn.log"))
+            infer += [] if size is None else ["--object_size", str(size)]
+            run_step(infer, dry_run, REPO, log=None if dry_run else os.path.join(REPO, out, f"{row}.log"))
             if not dry_run:
                 scores, summary = evaluate_folder(data_dir, folder, "_instances.nii.gz", scored=True)
-                run = _row_run(
-                    command + " --rows maskrcnn", [trained["train_command"], show_command(infer)], scores, summary
-                )
-                add_run(path, data, "maskrcnn", seed, run, label=ROWS["maskrcnn"])
+                commands = [trained["train_command"], show_command(infer)]
+                run = _row_run(command + f" --rows {row}", commands, scores, summary,
+                               **({} if size is None else {"object_size": size}))  # fmt: skip
+                add_run(path, data, row, seed, run, label=ROWS[row])
         semantic_rows = [r for r in todo if r.startswith("swin_umamba")]
         if semantic_rows:
             model_dir = os.path.join(out_root, "models", "swin_umamba", f"seed{seed}")
@@ -302,19 +374,18 @@ def run(
                 split = f"networks.transforms.split_foreground(foreground, '{method}')"
                 run = _row_run(command + f" --rows {row}", commands, scores, summary, split=split)
                 add_run(path, data, row, seed, run, label=ROWS[row])
-        if "otsu_watershed" in todo and not dry_run:
-            folder = os.path.join(out, "otsu_watershed")
+        for row in [r for r in todo if r in DETERMINISTIC_ROWS and not dry_run]:
+            scale = given_object_size(data_dir) / training_object_size() if row == "otsu_watershed_scaled" else 1.0
+            min_distance = max(1, round(OTSU_MIN_DISTANCE * scale))
+            folder = os.path.join(out, row)
             for case in _test_cases(data_dir):
                 like = os.path.join(REPO, data_dir, case["image"])
-                _write(otsu_watershed(_load(like)), like, os.path.join(REPO, folder, f"{_stem(case['image'])}.nii.gz"))
+                labels = otsu_watershed(_load(like), min_distance=min_distance)
+                _write(labels, like, os.path.join(REPO, folder, f"{_stem(case['image'])}.nii.gz"))
             scores, summary = evaluate_folder(data_dir, folder, ".nii.gz")
-            run = _row_run(
-                f"python scripts/instance_comparison.py run --dataset {dataset} --rows otsu_watershed",
-                [],
-                scores,
-                summary,
-            )
-            add_run(path, data, "otsu_watershed", seed, run, label=ROWS["otsu_watershed"])
+            command = f"python scripts/instance_comparison.py run --dataset {dataset} --rows {row}"
+            run = _row_run(command, [], scores, summary, min_distance=min_distance)
+            add_run(path, data, row, seed, run, label=ROWS[row])
     if not dry_run and not results:
         write_rendered_targets(REPO, os.path.relpath(path, REPO))
     return data
