@@ -105,11 +105,18 @@ __all__ = [
 ]
 
 
+# what the experiments themselves write (results files and the tables and metadata rendered from them): a change
+# there does not change the code a run measured
+RESULT_PATHS = ("docs", "bundle/*/docs/README.md", "bundle/*/configs/metadata.json")
+
+
 def git_commit(root: str | os.PathLike) -> str:
-    """The commit checked out at ``root``, with ``+uncommitted`` when tracked files differ from it."""
+    """The commit checked out at ``root``, with ``+uncommitted`` when tracked files other than results and rendered
+    documents (``RESULT_PATHS``) differ from it."""
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True,
-                           text=True).stdout.strip()  # fmt: skip
+    excluded = [f":(exclude,glob){p}" if "*" in p else f":(exclude){p}" for p in RESULT_PATHS]
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *excluded], cwd=root,
+                           capture_output=True, text=True).stdout.strip()  # fmt: skip
     return head + ("+uncommitted" if dirty else "")
 
 
