@@ -117,7 +117,7 @@ def _annotation(rows_cols, instance: int, box: tuple[slice, slice], ann_id: int,
     return ann
 
 
-def instance_boxes(label_map, strip: int = 1024) -> list[tuple[slice, slice] | None]:
+def instance_boxes(label_map, strip: int = 512) -> list[tuple[slice, slice] | None]:
     """
     Bounding boxes of the instances of a 2D (row, column) label map, as ``scipy.ndimage.find_objects`` gives them,
     found strip by strip of ``strip`` rows, so that a memory-mapped map of any size is never read whole.
