@@ -293,7 +293,8 @@ def run(
     Args:
         dataset: nuclei2d, nuclei2d_slices, or a name of ``SCALED_SETS`` (prepared under data/ if missing).
         seeds: training seeds, seed by seed across the rows.
-        rows: subset of ``ROWS`` (default: ``DEFAULT_ROWS``; ``SCALE_ROWS`` for other magnifications).
+        rows: subset of ``ROWS``, comma-separated (default: ``DEFAULT_ROWS``; other magnifications are measured with
+            ``SCALE_ROWS``, as the usage above shows).
         out_root: folder of the models (``<out_root>/models/<bundle>/seed<k>``) and predictions (default
             ``runs/instances``, or ``runs/instances_<results name>`` with ``results``).
         overrides: extra ``--id value`` arguments of both trainings (e.g. ``--epochs 1`` for a check); they change

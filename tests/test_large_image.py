@@ -27,7 +27,7 @@ import torch.nn as nn
 from scipy import ndimage
 
 from networks.apps.detection import output_paths, segment_tiff_files
-from networks.data import TiffWindowReader
+from networks.data import TiffWindowReader, tiff_windows
 from networks.data.mosaic import Mosaic
 from networks.inferers import LargeImageSegmenter, TiledInstanceInferer, bbox_components
 from networks.transforms import resample_weights, resize_image, resized_shape
@@ -182,13 +182,15 @@ def test_a_folder_with_bad_files_is_processed_file_by_file(tmp_path):
         tifffile.imwrite(folder / f"{name}.tif", _blobs(seed=len(name)), tile=(64, 64), compression="zlib")
     _corrupt_one_tile(str(folder / "corrupt.tif"))
     (folder / "notes.tif").write_text("not an image")
+    tifffile.imwrite(folder / "b.tiff", _blobs(seed=4))  # its outputs would be b.tif's
     tifffile.imwrite(folder / "two_channels.tif", np.zeros((2, 64, 64), np.uint8), metadata={"axes": "CYX"})
     files = [{"image": str(p)} for p in sorted(folder.iterdir())]
     segmenter = LargeImageSegmenter(TiledInstanceInferer(tile_size=128, overlap=32), intensity_range=(0, 255))
     done = segment_tiff_files(files, segmenter, OverlappingDetector(), str(out), str(out / "errors.json"))
     assert [d["file"].rsplit("/", 1)[-1] for d in done] == ["a.tif", "b.tif"]
     errors = {e["file"].rsplit("/", 1)[-1]: e["error"] for e in json.loads((out / "errors.json").read_text())}
-    assert set(errors) == {"corrupt.tif", "notes.tif", "two_channels.tif"}
+    assert set(errors) == {"corrupt.tif", "notes.tif", "two_channels.tif", "b.tiff"}
+    assert "would overwrite those of" in errors["b.tiff"]
     assert (
         "unreadable image data in rows" in errors["corrupt.tif"]
         and "2 channels, expected 1" in errors["two_channels.tif"]
@@ -206,12 +208,19 @@ def test_a_folder_with_bad_files_is_processed_file_by_file(tmp_path):
     assert segment_tiff_files(files[:1], segmenter, OverlappingDetector(), str(out), str(out / "errors.json")) == []
 
 
-def test_the_reader_reads_windows_of_grey_and_colour_tiffs(tmp_path):
+def test_the_reader_reads_windows_of_tiled_and_stripped_tiffs(tmp_path, monkeypatch):
     rgb = np.random.default_rng(1).integers(0, 255, (300, 200, 3), np.uint8)
-    tifffile.imwrite(tmp_path / "rgb.tif", rgb, tile=(64, 64), photometric="rgb")
-    with TiffWindowReader(tmp_path / "rgb.tif") as reader:
-        assert reader.shape == (300, 200) and reader.channels == 3
-        assert np.array_equal(reader.read((10, 100), (50, 199)), np.moveaxis(rgb[10:100, 50:199], -1, 0))
+    tifffile.imwrite(tmp_path / "rgb.tif", rgb, tile=(64, 64), photometric="rgb", compression="zlib")
+    tifffile.imwrite(tmp_path / "strip.tif", rgb, photometric="rgb")  # uncompressed, one strip: memory-mapped
+    for name in ("rgb.tif", "strip.tif"):
+        with TiffWindowReader(tmp_path / name) as reader:
+            assert reader.shape == (300, 200) and reader.channels == 3
+            assert np.array_equal(reader.read((10, 100), (50, 199)), np.moveaxis(rgb[10:100, 50:199], -1, 0))
+    # a compressed strip larger than the limit would be decoded whole for every window: refused by name
+    tifffile.imwrite(tmp_path / "one_strip.tif", rgb, photometric="rgb", compression="zlib", rowsperstrip=300)
+    monkeypatch.setattr(tiff_windows, "MAX_CHUNK_BYTES", 100_000)
+    with pytest.raises(ValueError, match="one_strip.tif: compressed in pieces of .* save it as a tiled TIFF"):
+        TiffWindowReader(tmp_path / "one_strip.tif")
     assert output_paths("/x/slide.ome.tiff", "/o") == ("/o/slide_instances.tif", "/o/slide_instances_coco.json")
 
 
@@ -229,3 +238,24 @@ def test_tiled_16_bit_tiffs_load_exactly_through_monai(tmp_path):
     tifffile.imwrite(tmp_path / "rgb.tif", rgb, photometric="rgb")
     image = EnsureChannelFirst()(LoadImage(image_only=True, reader=TiffFileReader())(tmp_path / "rgb.tif"))
     assert image.shape == (3, 50, 40) and np.array_equal(image.numpy(), np.moveaxis(rgb, -1, 0).swapaxes(1, 2))
+
+
+class _OnDevice(OverlappingDetector):
+    """The known detector with a weight on a device: it refuses tiles that are not where its weight is."""
+
+    def __init__(self, device: str) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1, device=device))
+
+    def forward(self, tiles: list[torch.Tensor]) -> list[dict]:
+        assert all(t.device == self.weight.device for t in tiles), "tiles must be on the network's device"
+        return super().forward([t.cpu() for t in tiles])
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_tiles_go_to_the_network_device(tmp_path):
+    tifffile.imwrite(tmp_path / "blobs.tif", _blobs(), tile=(64, 64))
+    segmenter = LargeImageSegmenter(TiledInstanceInferer(tile_size=128, overlap=48), intensity_range=(0, 255))
+    summary = segmenter(str(tmp_path / "blobs.tif"), _OnDevice("cuda"), str(tmp_path / "labels.tif"))
+    assert len(summary["scores"]) > 30

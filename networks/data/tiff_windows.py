@@ -25,6 +25,8 @@ from monai.utils import ensure_tuple
 __all__ = ["TiffWindowReader", "TiffFileReader", "TIFF_SUFFIXES"]
 
 TIFF_SUFFIXES = (".tif", ".tiff", ".ome.tif", ".ome.tiff")
+# the largest compressed piece (tile or strip) decoded for a window: beyond it, a file cannot be read piece by piece
+MAX_CHUNK_BYTES = 256 * 2**20
 # axes of tifffile's first series that hold one 2D image: grey, samples per pixel (RGB), or channels first
 _LAYOUTS = {"YX": None, "YXS": -1, "SYX": 0, "CYX": 0}
 
@@ -32,8 +34,10 @@ _LAYOUTS = {"YX": None, "YXS": -1, "SYX": 0, "CYX": 0}
 class TiffWindowReader:
     """
     Read rectangular windows of the first image of a TIFF file, decoding only the tiles (or strips) a window
-    touches: tifffile exposes the file as a ``zarr`` array whose chunks are the TIFF's own tiles. Pyramidal files
-    are read at full resolution (level 0).
+    touches: tifffile exposes the file as a ``zarr`` array whose chunks are the TIFF's own tiles. Uncompressed
+    contiguous files are memory-mapped instead; a file compressed in pieces larger than ``MAX_CHUNK_BYTES`` (one
+    strip of a whole large image) is refused, since every window would decode it whole. Pyramidal files are read at
+    full resolution (level 0).
 
     Args:
         path: a tiled or stripped TIFF / OME-TIFF holding one 2D image, grey or multi-channel.
@@ -58,8 +62,21 @@ class TiffWindowReader:
             raise ValueError(f"{self.path}: not a readable TIFF ({type(err).__name__}: {err}).") from err
         if axes not in _LAYOUTS:
             raise ValueError(f"{self.path}: expected one 2D image (TIFF axes {', '.join(_LAYOUTS)}), got axes {axes}.")
-        self._store = tifffile.imread(self.path, aszarr=True, level=0)
-        self._array = zarr.open(self._store, mode="r")
+        self._store = None
+        try:
+            # uncompressed contiguous data (often one strip of the whole image) is mapped, not decoded per window
+            self._array = tifffile.memmap(self.path, mode="r")
+        except ValueError:
+            self._store = tifffile.imread(self.path, aszarr=True, level=0)
+            self._array = zarr.open(self._store, mode="r")
+            chunk = int(np.prod(self._array.chunks)) * self._array.dtype.itemsize
+            if chunk > MAX_CHUNK_BYTES:
+                self.close()
+                raise ValueError(
+                    f"{self.path}: compressed in pieces of {chunk / 2**20:.0f} MB (TIFF strips or tiles of shape "
+                    f"{self._array.chunks}), each decoded whole for any window; save it as a tiled TIFF (e.g. "
+                    f"tifffile.imwrite(..., tile=(256, 256))) to read it in bounded memory."
+                )
         self._channel_axis = _LAYOUTS[axes]
         shape = self._array.shape
         if self._channel_axis is None:
@@ -86,7 +103,9 @@ class TiffWindowReader:
             ) from err
 
     def close(self) -> None:
-        self._store.close()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
     def __enter__(self) -> TiffWindowReader:
         return self

@@ -71,13 +71,14 @@ def bbox_components(boxes: np.ndarray) -> np.ndarray:
 class LargeImageSegmenter:
     """
     Segment the instances of a TIFF of any size with a :py:class:`TiledInstanceInferer`'s settings and rules (tiles,
-    overlap, thresholds, object size), holding only a band of tiles of the image, the detections of two bands, and a
-    memory-mapped label map.
+    overlap, thresholds, object size), holding two bands of tiles of the image (memory proportional to the image's
+    height, not its area), the detections of two bands, and a memory-mapped label map.
 
     The image is read as MONAI's image loaders present it (columns first), converted to one channel by luminance
     when the model takes one, and scaled to [0, 1] between the ``intensity_percentiles`` of the whole image: exact up
     to ``exact_pixels`` pixels (the bundle's in-memory preprocessing, so a small image gives the same instances), from a
-    regular grid of about that many pixels beyond. Tiles run through the network in the in-memory inferer's order.
+    regular grid of about that many pixels beyond (so beyond it the instances may differ slightly from the in-memory
+    inferer's, whose percentiles are exact). Tiles run through the network in the in-memory inferer's order.
     When a band of tiles is done, each group of detections whose bounding boxes overlap and lie before the next band
     is painted as the in-memory stitching paints it (highest score first), so the label map is the in-memory one up to
     the order of the ids. With an object size the tiles are resized one by one
@@ -96,7 +97,8 @@ class LargeImageSegmenter:
         intensity_range: fixed (low, high) intensities instead of the percentiles.
         exact_pixels: images up to this many pixels get exact percentiles.
         auto_window: side of the window the "auto" object size is estimated on.
-        band_rows: rows of the file read at a time for the percentiles, the sampling back and the COCO file.
+        band_rows: rows (columns when sampling back) of the file handled at a time for the percentiles and the
+            sampling back onto the input grid.
     """
 
     def __init__(
@@ -172,6 +174,8 @@ class LargeImageSegmenter:
         usable = (1, 3, 4) if self.in_channels == 1 else (self.in_channels,)  # colour reduced by luminance
         if reader.channels not in usable:
             raise ValueError(f"{reader.path}: image has {reader.channels} channels, expected {self.in_channels}.")
+        if reader.channels != self.in_channels:  # as RGBToLuminance logs it for images read whole
+            logger.warning(f"{reader.path}: {reader.channels}-channel image converted to one channel by luminance.")
         side = min_image_side(self.inferer.object_size)
         if side is not None and min(reader.shape) < side:
             raise ValueError(
@@ -198,9 +202,15 @@ class LargeImageSegmenter:
                 factor = self.scale_factor(reader, bounds)
                 partial = label_path + ".partial"
                 labels = tifffile.memmap(partial, shape=reader.shape, dtype=np.uint32, photometric="minisblack")
-                scores = self._segment(reader, bounds, factor, network, labels, label_path)
-                labels.flush()
-                del labels
+                done = False
+                try:
+                    scores = self._segment(reader, bounds, factor, network, labels, label_path)
+                    labels.flush()
+                    done = True
+                finally:
+                    del labels
+                    if not done:  # an unreadable tile, or an interrupt: no half-written label map stays behind
+                        os.remove(partial)
         finally:
             if was_training:
                 network.train()
@@ -227,6 +237,7 @@ class LargeImageSegmenter:
     def _detect_and_paint(self, reader, bounds, factor, network, shape, ids) -> dict[int, float]:
         inferer = self.inferer
         work_shape = tuple(ids.shape)
+        device = next(iter(network.parameters()), torch.empty(0)).device  # tiles go where the weights are
         bands = {}  # axis-0 tile -> its normalised input band (C, x, y); two at most
 
         def read_tile(ty, tx):
@@ -237,8 +248,8 @@ class LargeImageSegmenter:
                 bands[ty] = (xs[0], self._reader_window(reader, bounds, xs, (0, shape[1])))
             x0, band = bands[ty]
             if factor == 1.0:
-                return band[:, ty[0] - x0 : ty[1] - x0, tx[0] : tx[1]]
-            return resize_image(band, factor, [ty[:2], tx[:2]], origin=(x0, 0), input_shape=shape)
+                return band[:, ty[0] - x0 : ty[1] - x0, tx[0] : tx[1]].to(device)
+            return resize_image(band, factor, [ty[:2], tx[:2]], origin=(x0, 0), input_shape=shape).to(device)
 
         tiles = inferer.tiles(work_shape)
         starts = sorted({ty[0] for ty, _ in tiles})

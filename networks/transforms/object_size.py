@@ -175,6 +175,10 @@ def resample_weights(in_size: int, factor: float, start: int, stop: int) -> tupl
     return lo, hi, weights / np.where(total > 0, total, 1.0)
 
 
+# output block side of a whole-image resize (its weight matrices stay a few MB)
+RESIZE_BLOCK = 512
+
+
 def resized_shape(shape: Sequence[int], factor: float) -> tuple[int, ...]:
     """Sides of an image resized by ``factor``: rounded, at least 1."""
     return tuple(max(1, round(int(s) * factor)) for s in shape)
@@ -200,7 +204,16 @@ def resize_image(
     :py:func:`input_window`): a tile of a large image read from its file equals that tile of the whole image resized.
     """
     input_shape = tuple(image.shape[-2:]) if input_shape is None else tuple(input_shape)
-    window = [(0, n) for n in resized_shape(input_shape, factor)] if window is None else window
+    if window is None:  # the whole image, block by block: the weights of one block are small dense matrices
+        rows, cols = resized_shape(input_shape, factor)
+        out = torch.empty((image.shape[0], rows, cols), dtype=torch.float32, device=image.device)
+        for a in range(0, rows, RESIZE_BLOCK):
+            for b in range(0, cols, RESIZE_BLOCK):
+                span = [(a, min(rows, a + RESIZE_BLOCK)), (b, min(cols, b + RESIZE_BLOCK))]
+                out[:, span[0][0] : span[0][1], span[1][0] : span[1][1]] = resize_image(
+                    image, factor, span, origin, input_shape
+                )
+        return out
     (r0, r1, wr), (c0, c1, wc) = (resample_weights(int(n), factor, *span) for n, span in zip(input_shape, window))
     block = image[:, r0 - origin[0] : r1 - origin[0], c0 - origin[1] : c1 - origin[1]].double()
     if block.shape[-2:] != (r1 - r0, c1 - c0):

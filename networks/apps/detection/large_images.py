@@ -58,7 +58,8 @@ def segment_tiff_files(
     """
     Segment each TIFF of ``datalist`` (``[{"image": path}]``) with ``segmenter`` into ``output_paths``.
 
-    Every file's header is checked before any work (:py:meth:`LargeImageSegmenter.check`); a file that fails then, or
+    Every file's header is checked before any work (:py:meth:`LargeImageSegmenter.check`; two files whose outputs would
+    share a name are refused, and this function's own outputs in the list are left out); a file that fails then, or
     later (an unreadable tile), is reported in one log line and in ``errors_file`` and the others are still processed
     (:py:func:`networks.data.exit_if_skipped` ends the run with the list). Outputs are renamed into place when
     complete, and a file whose two outputs exist is not segmented again, so an interrupted run resumes.
@@ -67,7 +68,18 @@ def segment_tiff_files(
         per segmented file: ``file``, ``instances``, ``shape``, ``factor``, ``seconds``.
     """
     os.makedirs(output_dir, exist_ok=True)
-    usable = screen_datalist(datalist, lambda item: _check_file(item, segmenter), errors_file)
+    outputs = {os.path.abspath(p) for item in datalist for p in output_paths(item["image"], output_dir)}
+    datalist = [item for item in datalist if os.path.abspath(item["image"]) not in outputs]  # a rerun in place
+    seen: dict[str, str] = {}
+
+    def check(item: Mapping) -> None:
+        label_path = output_paths(item["image"], output_dir)[0]
+        if label_path in seen:
+            raise ValueError(f"its outputs would overwrite those of {seen[label_path]} ({label_path}); rename one.")
+        seen[label_path] = item["image"]
+        _check_file(item, segmenter)
+
+    usable = screen_datalist(datalist, check, errors_file)
     with open(errors_file) as f:
         skipped = json.load(f)
     done = []
