@@ -88,7 +88,8 @@ def main(results: str = SOURCE) -> dict:
             print(" | ".join(str(c) for c in table[-1]), flush=True)
     title = "Object-size estimate (`--object_size auto`) against the labelled median nucleus diameter, per image"
     notes = ["truth: median equivalent diameter 2 sqrt(area / pi) of the labelled nuclei of at least 5 px; estimate: "
-             "networks.transforms.estimate_object_size (median LoG blob size); nuclei2d images are all 14 (training, "
+             "networks.transforms.estimate_object_size (the larger of the median LoG blob size and the median Otsu "
+             "component size); nuclei2d images are all 14 (training, "
              "validation and test), resampled with skimage.transform.rescale"]  # fmt: skip
     return record_measurement(REPO, results, title, columns, table, "python scripts/object_size_estimate.py",
                               os.path.join("docs", "results.md"), notes=notes, images=values)  # fmt: skip
