@@ -115,7 +115,6 @@ def _child(request: dict, filters: tuple[list, list]) -> None:
 def serve() -> None:
     """The server loop: one JSON request per line on stdin; replies "<pid>" then "<exit status>" on stdout."""
     import importlib
-
     import warnings
 
     channel = os.fdopen(os.dup(1), "w", buffering=1)
