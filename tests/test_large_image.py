@@ -228,11 +228,12 @@ def test_tiled_16_bit_tiffs_load_exactly_through_monai(tmp_path):
     """ITK reads a tiled 16-bit TIFF through an 8-bit RGBA fallback; the bundles load TIFFs with TiffFileReader."""
     from monai.transforms import EnsureChannelFirst, LoadImage
 
-    from networks.data import TiffFileReader
+    from networks.data import TiffFileReader, load_image_with_tifffile
 
     grey = np.random.default_rng(2).integers(0, 60000, (150, 210), np.uint16)
     tifffile.imwrite(tmp_path / "grey.tif", grey, tile=(64, 64))
-    image = EnsureChannelFirst()(LoadImage(image_only=True, reader=TiffFileReader())(tmp_path / "grey.tif"))
+    image = load_image_with_tifffile("image", image_only=True)({"image": str(tmp_path / "grey.tif")})["image"]
+    image = EnsureChannelFirst()(image)
     assert image.shape == (1, 210, 150) and np.array_equal(image[0].numpy(), grey.T.astype(np.float32))
     rgb = np.random.default_rng(3).integers(0, 255, (40, 50, 3), np.uint8)
     tifffile.imwrite(tmp_path / "rgb.tif", rgb, photometric="rgb")

@@ -21,7 +21,7 @@ from .folder import (
     input_extension,
     screen_datalist,
 )
-from .tiff_windows import TIFF_SUFFIXES, TiffFileReader, TiffWindowReader
+from .tiff_windows import TIFF_SUFFIXES, TiffFileReader, TiffWindowReader, load_image_with_tifffile
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -33,4 +33,5 @@ __all__ = [
     "TIFF_SUFFIXES",
     "TiffFileReader",
     "TiffWindowReader",
+    "load_image_with_tifffile",
 ]

@@ -22,7 +22,7 @@ import numpy as np
 from monai.data import ImageReader
 from monai.utils import ensure_tuple
 
-__all__ = ["TiffWindowReader", "TiffFileReader", "TIFF_SUFFIXES"]
+__all__ = ["TiffWindowReader", "TiffFileReader", "TIFF_SUFFIXES", "load_image_with_tifffile"]
 
 TIFF_SUFFIXES = (".tif", ".tiff", ".ome.tif", ".ome.tiff")
 # the largest compressed piece (tile or strip) decoded for a window: beyond it, a file cannot be read piece by piece
@@ -118,8 +118,8 @@ class TiffFileReader(ImageReader):
     """
     A MONAI image reader of 2D TIFF / OME-TIFF files (tiled or not, any sample type) through tifffile, giving the
     array as MONAI's PIL and ITK readers do: columns first, channels last (``original_channel_dim`` -1) for colour and
-    multi-channel images. Pass it to ``LoadImage(reader=...)`` ahead of the defaults; other formats fall through to
-    them.
+    multi-channel images. :py:func:`load_image_with_tifffile` registers it on a ``LoadImaged``, where it is picked by
+    file suffix (``LoadImage(reader=...)`` would try it on every file first, logging each non-TIFF it cannot read).
     """
 
     def verify_suffix(self, filename) -> bool:
@@ -139,3 +139,13 @@ class TiffFileReader(ImageReader):
         if data.shape[-1] == 1:
             data, meta["original_channel_dim"] = data[..., 0], float("nan")
         return np.ascontiguousarray(data), meta
+
+
+def load_image_with_tifffile(keys, **kwargs):
+    """MONAI's ``LoadImaged(keys, **kwargs)`` with :py:class:`TiffFileReader` registered, so TIFFs are read with
+    tifffile and every other format by MONAI's default readers, each chosen by file suffix."""
+    from monai.transforms import LoadImaged
+
+    loader = LoadImaged(keys, **kwargs)
+    loader.register(TiffFileReader())
+    return loader
