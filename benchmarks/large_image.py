@@ -87,13 +87,6 @@ def _intensity_bounds(path: str) -> list[float]:
         return [float(v) for v in LargeImageSegmenter(TiledInstanceInferer()).intensity_bounds(reader)]
 
 
-def _ints(value) -> list[int]:
-    """Sides given as 2000, "2000,5000" or (2000, 5000) (fire passes any of them)."""
-    if isinstance(value, str):
-        return [int(v) for v in value.split(",") if v.strip()]
-    return [int(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
-
-
 def _load(path: str) -> dict:
     if path and os.path.isfile(path):
         with open(path) as f:
@@ -122,7 +115,9 @@ def main(
 
     from networks.data.mosaic import Mosaic
 
-    sides, in_memory = _ints(sizes), set(_ints(in_memory_sizes))
+    from networks.apps.evidence import parse_seeds as parse_ints  # "2000,5000", one int, or a list
+
+    sides, in_memory = parse_ints(sizes), set(parse_ints(in_memory_sizes))
     previous = _load(results).get("measurements", [])
     measured = {m["side"]: m for m in previous}
     temp = None if work_dir else tempfile.TemporaryDirectory()
