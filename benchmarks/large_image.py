@@ -61,11 +61,6 @@ def _bundle(configs: list[str], input_dir: str, output_dir: str, ckpt_dir: str) 
             "--ckpt_dir", ckpt_dir, "--input_dir", input_dir, "--output_dir", output_dir]  # fmt: skip
 
 
-def _same_instances(a: np.ndarray, b: np.ndarray) -> bool:
-    pairs = len(set(zip(a.ravel().tolist(), b.ravel().tolist())))
-    return bool(np.array_equal(a > 0, b > 0)) and pairs == len(np.unique(a)) == len(np.unique(b))
-
-
 def _interior(labels: np.ndarray, margin: int) -> np.ndarray:
     """Instances lying ``margin`` pixels or more inside the map's edges (others set to 0)."""
     from scipy import ndimage
@@ -113,9 +108,9 @@ def main(
     """
     import tifffile
 
-    from networks.data.mosaic import Mosaic
-
     from networks.apps.evidence import parse_seeds as parse_ints  # "2000,5000", one int, or a list
+    from networks.data.mosaic import Mosaic
+    from networks.metrics import same_instances
 
     sides, in_memory = parse_ints(sizes), set(parse_ints(in_memory_sizes))
     previous = _load(results).get("measurements", [])
@@ -149,7 +144,7 @@ def main(
             entry.update(in_memory_seconds=seconds, in_memory_peak_rss_gb=rss, in_memory_exit=rc)
             if rc == 0:
                 whole = tifffile.imread(os.path.join(folder, "mem", "mosaic_instances.tif")).astype(np.int64)
-                entry["same_instances"] = _same_instances(np.asarray(streamed, np.int64), whole)
+                entry["same_instances"] = same_instances(np.asarray(streamed, np.int64), whole)
         if side == max(sides):  # a crop on the tile grid (multiples of 256 - 64) against the whole image
             r0, r1 = 192 * (side // 384), 192 * (side // 384) + min(side // 2, 2304)
             crop_dir = os.path.join(folder, "crop_in")
@@ -161,7 +156,7 @@ def main(
             crop = tifffile.imread(os.path.join(folder, "crop", "mosaic_instances.tif")).astype(np.int64)
             part = np.asarray(streamed[r0:r1, r0:r1], np.int64)
             entry["crop"] = [r0, r1]
-            entry["crop_same_instances"] = rc == 0 and _same_instances(_interior(part, 256), _interior(crop, 256))
+            entry["crop_same_instances"] = rc == 0 and same_instances(_interior(part, 256), _interior(crop, 256))
         del streamed
         measured[side] = entry
         print(json.dumps(entry), flush=True)

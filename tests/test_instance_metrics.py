@@ -30,6 +30,7 @@ from networks.metrics import (
     instance_matching_dataset,
     label_map_to_coco,
     panoptic_quality,
+    same_instances,
 )
 
 THRESHOLDS = [0.1, 0.3, 0.5, 0.7, 0.9]
@@ -168,6 +169,17 @@ def test_bad_label_maps_are_named():
         instance_matching(np.zeros((4, 4), int), np.full((4, 4), 0.5))
     with pytest.raises(ValueError, match="same shape"):
         aggregated_jaccard_index(np.zeros((4, 4), int), np.zeros((4, 5), int))
+
+
+def test_same_instances_ignores_ids_but_not_splits_or_merges(real_pairs):
+    truth, pred = real_pairs[0]
+    ids = np.unique(truth)[1:]
+    renumbered = np.zeros_like(truth)
+    renumbered[truth > 0] = np.random.default_rng(0).permutation(ids)[np.searchsorted(ids, truth[truth > 0])] + 1000
+    assert same_instances(truth, renumbered) and same_instances(renumbered, truth)
+    merged = np.where(truth == ids[1], ids[0], truth)
+    assert not same_instances(truth, merged) and not same_instances(merged, truth)
+    assert not same_instances(truth, pred) and not same_instances(truth, truth[:, :-1])
 
 
 def test_coco_annotations_of_many_instances():

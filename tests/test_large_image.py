@@ -30,6 +30,7 @@ from networks.apps.detection import output_paths, segment_tiff_files
 from networks.data import TiffWindowReader, tiff_windows
 from networks.data.mosaic import Mosaic
 from networks.inferers import LargeImageSegmenter, TiledInstanceInferer, bbox_components
+from networks.metrics import same_instances
 from networks.transforms import resample_weights, resize_image, resized_shape
 from tests.bundle_helpers import REPO_ROOT
 
@@ -48,12 +49,6 @@ class OverlappingDetector(nn.Module):
             means = ndimage.mean(image, components, np.arange(1, n + 1)) if n else np.zeros(0)
             outputs.append({"masks": torch.from_numpy(masks[:, None]).float(), "scores": torch.as_tensor(means)})
         return outputs
-
-
-def _same_instances(a: np.ndarray, b: np.ndarray) -> bool:
-    """The two label maps partition the pixels the same way (ids may differ)."""
-    pairs = set(zip(a.ravel().tolist(), b.ravel().tolist()))
-    return np.array_equal(a > 0, b > 0) and len(pairs) == len(np.unique(a)) == len(np.unique(b))
 
 
 def _blobs(shape=(360, 300), seed=0) -> np.ndarray:
@@ -98,11 +93,11 @@ def test_streamed_instances_equal_those_in_memory(tmp_path, object_size):
     assert streamed.dtype == np.uint32 and streamed.shape == image.shape
     columns_first = torch.as_tensor(image.T.astype(np.float32) / 255.0)[None, None]  # as MONAI's loaders give it
     in_memory = inferer(columns_first, OverlappingDetector())[0, 0].numpy().astype(np.int64).T
-    assert in_memory.max() > 30 and _same_instances(streamed, in_memory)
+    assert in_memory.max() > 30 and same_instances(streamed, in_memory)
     assert len(summary["scores"]) == streamed.max() and sorted(np.unique(streamed))[1:] == sorted(summary["scores"])
 
 
-def test_a_crop_on_the_tile_grid_gives_the_same_instances(tmp_path, nuclei2d_dir):
+def test_a_crop_on_the_tile_grid_gives_thesame_instances(tmp_path, nuclei2d_dir):
     """A mosaic of real frames and a crop of it starting on the tile grid: the instances inside the crop (a tile from
     its edges) are identical up to their ids."""
     mosaic = Mosaic.from_dataset(str(nuclei2d_dir), (1150, 1250))
@@ -129,7 +124,7 @@ def test_a_crop_on_the_tile_grid_gives_the_same_instances(tmp_path, nuclei2d_dir
         return keep
 
     assert inside(whole).max() > 0 and len(np.unique(inside(whole))) > 20
-    assert _same_instances(inside(whole), inside(crop))
+    assert same_instances(inside(whole), inside(crop))
 
 
 def test_memory_stays_bounded_where_the_in_memory_path_does_not_fit(tmp_path, nuclei2d_dir):

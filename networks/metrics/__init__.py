@@ -24,6 +24,7 @@ from .instance import (
     instance_matching_dataset,
     instance_overlap,
     panoptic_quality,
+    same_instances,
     summarize_matching,
 )
 from .matching_metric import InstanceMatchingMetric, foreground_instances
@@ -43,6 +44,7 @@ __all__ = [
     "summarize_matching",
     "aggregated_jaccard_index",
     "panoptic_quality",
+    "same_instances",
     "coco_dataset",
     "coco_mask_metrics",
     "label_map_to_coco",

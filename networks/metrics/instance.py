@@ -34,6 +34,7 @@ __all__ = [
     "summarize_matching",
     "aggregated_jaccard_index",
     "panoptic_quality",
+    "same_instances",
     "COUNT_KEYS",
 ]
 
@@ -52,6 +53,19 @@ def _as_label_map(array, name: str) -> np.ndarray:
     if array.size and array.min() < 0:
         raise ValueError(f"{name} must hold non-negative ids (0 = background), got minimum {array.min()}.")
     return array
+
+
+def same_instances(a, b) -> bool:
+    """
+    Whether two label maps split the pixels into the same instances, whatever their ids: the same foreground, and
+    every instance of one covered by exactly one instance of the other (so stitched or streamed results can be
+    compared with a reference run that numbered its instances in another order).
+    """
+    a, b = _as_label_map(a, "a"), _as_label_map(b, "b")
+    if a.shape != b.shape or not np.array_equal(a > 0, b > 0):
+        return False
+    pairs = np.unique(a.astype(np.int64).ravel() * (int(b.max()) + 1) + b.ravel())
+    return len(pairs) == len(np.unique(a)) == len(np.unique(b))
 
 
 def instance_overlap(y_true, y_pred) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
