@@ -97,7 +97,7 @@ def test_streamed_instances_equal_those_in_memory(tmp_path, object_size):
     assert len(summary["scores"]) == streamed.max() and sorted(np.unique(streamed))[1:] == sorted(summary["scores"])
 
 
-def test_a_crop_on_the_tile_grid_gives_thesame_instances(tmp_path, nuclei2d_dir):
+def test_a_crop_on_the_tile_grid_gives_the_same_instances(tmp_path, nuclei2d_dir):
     """A mosaic of real frames and a crop of it starting on the tile grid: the instances inside the crop (a tile from
     its edges) are identical up to their ids."""
     mosaic = Mosaic.from_dataset(str(nuclei2d_dir), (1150, 1250))
