@@ -87,6 +87,8 @@ DETERMINISTIC_ROWS = ("otsu_watershed", "otsu_watershed_scaled")  # no training:
 # nuclei2d's test split resampled by these factors (images bilinear, antialiased when shrinking; labels nearest)
 SCALED_SETS = {"nuclei2d_0.5x": 0.5, "nuclei2d_2x": 2.0}
 ZOOM_RANGE = "[0.5,2.0]"
+# besides each row against Mask R-CNN at the input scale: the object-size rows against the fairly scaled Otsu
+CONTRASTS = [[row, "otsu_watershed_scaled"] for row in ("maskrcnn_object_size", "maskrcnn_auto", "maskrcnn_zoom")]
 OTSU_MIN_DISTANCE = 7
 METRICS = {
     "dsb_accuracy_0.5": {
@@ -244,6 +246,7 @@ def _header(dataset: str) -> dict:
         "baseline": "maskrcnn",
         "setting": {"dataset": dataset, "training_data": TRAINING_DATA},
         "metrics": METRICS,
+        "contrasts": CONTRASTS,
         "targets": targets,
         "rows": {},
     }
@@ -323,13 +326,16 @@ def run(
     if dataset in SCALED_SETS and not dry_run:
         prepare_scaled(dataset)
     data = load_results(path, **_header(dataset))
+    data["contrasts"] = CONTRASTS  # files begun before the contrasts existed get them with their next run
     images = os.path.join(out_root, dataset, "test_images")
     if not dry_run:
         os.makedirs(os.path.join(REPO, images), exist_ok=True)
         for case in _test_cases(data_dir):
             link = os.path.join(REPO, images, os.path.basename(case["image"]))
+            if os.path.lexists(link) and not os.path.exists(link):
+                os.remove(link)  # made from a checkout (e.g. a git worktree) that is gone
             if not os.path.lexists(link):
-                os.symlink(os.path.abspath(os.path.join(REPO, data_dir, case["image"])), link)
+                os.symlink(os.path.realpath(os.path.join(REPO, data_dir, case["image"])), link)
     options = f" --overrides={shlex.quote(overrides)}" if overrides else ""
     for seed in parse_seeds(seeds):
         todo = [r for r in rows if str(seed) not in data["rows"].get(r, {}).get("runs", {})]

@@ -159,3 +159,12 @@ def test_pooled_and_per_run_metrics_of_an_instance_comparison(tmp_path):
     assert "| method | seeds | acc | AJI | mAP | acc - A [95% interval] | AJI - A [95% interval] |" in text
     assert "| A | 2 | 0.7500 +- 0.0000 | 0.6000 +- 0.0000 | 0.6000 +- 0.1414 | (baseline) | (baseline) |" in text
     assert "| B | 1 | 0.7000 | 0.6000 | 0.1000 | -0.0500 [" in text and "worse" in text
+    assert "Other pairs of rows" not in text
+    # a pair of rows besides the baseline: B against C, paired by image; a pair with a row not run yet is left out
+    worst = {k: {**v, "tp": v["tp"] - 2, "fn": v["fn"] + 2, "aji": v["aji"] - 0.1} for k, v in images.items()}
+    add_run(source, results, "c", 0, {**_run(worst, 0), "summary": {"map": 0.1}}, label="C")
+    results["contrasts"] = [["b", "c"], ["b", "not_run"]]
+    text = instance_comparison_section(results, "toy.json")
+    assert "| method | against | acc difference [95% interval] | AJI difference [95% interval] |" in text
+    assert "| B | C | +0.0500 [" in text and "| +0.1000 [+0.1000, +0.1000] better |" in text
+    assert "not_run" not in text

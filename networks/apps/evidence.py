@@ -17,6 +17,7 @@ A results file (JSON)::
     {"experiment": str, "title": str, "baseline": row, "setting": {...}, "notes": [str, ...],
      "metrics": {name: {"label": str, "higher_is_better": bool}},
       "failed": {"row seed k": error},
+     "contrasts": [[row, reference row], ...] (differences rendered besides those to the baseline, optional),
      "targets": {"sections": [[markdown file, tag], ...], "metadata": metadata.json whose eval_metrics it sets,
                  "metadata_names": {metric: eval_metrics key (default test_mean_<metric>)},
                  "metadata_row": the row the bundle's defaults train (default: the baseline), "metadata_note": str},
@@ -91,6 +92,7 @@ __all__ = [
     "seed_values",
     "difference_interval",
     "comparison_table",
+    "contrast_table",
     "network_comparison_section",
     "network_convergence_section",
     "bundle_training_section",
@@ -235,10 +237,13 @@ def seed_values(results: dict, row: str, metric: str) -> np.ndarray:
     return case_scores(results, row, metric)[1].mean(1)
 
 
-def difference_interval(results: dict, row: str, metric: str) -> tuple[float, float, float]:
-    """(difference, low, high): the row's per-seed statistic minus the baseline row's, averaged over seeds, with the
-    95% bootstrap interval resampling the test cases both rows scored (paired) and each row's seeds."""
-    spec, baseline = results["metrics"][metric], results["baseline"]
+def difference_interval(
+    results: dict, row: str, metric: str, reference: str | None = None
+) -> tuple[float, float, float]:
+    """(difference, low, high): the row's per-seed statistic minus the ``reference`` row's (default: the baseline),
+    averaged over seeds, with the 95% bootstrap interval resampling the test cases both rows scored (paired) and each
+    row's seeds."""
+    spec, baseline = results["metrics"][metric], reference or results["baseline"]
     if spec.get("per_run"):
         raise ValueError(f"metric '{metric}' is recorded per run: no per-case values to resample.")
     if "pooled" in spec:
@@ -295,6 +300,25 @@ def comparison_table(results: dict, extra_columns: dict[str, str] | None = None,
                 f"{diff:+.4f} [{low:+.4f}, {high:+.4f}] {verdict(low, high, metrics[metric]['higher_is_better'])}"
             )
         cells += [str(entry.get(key, "")) for key in extra_columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def contrast_table(results: dict) -> str:
+    """Markdown: the differences of the pairs of rows in ``results["contrasts"]`` ([row, reference] each, besides the
+    comparisons with the baseline), per metric with per-case values, with their 95% intervals; pairs of which a row
+    has no runs yet are left out ("" when none is left)."""
+    metrics = {m: spec for m, spec in results["metrics"].items() if not spec.get("per_run")}
+    pairs = [(a, b) for a, b in results.get("contrasts", []) if a in results["rows"] and b in results["rows"]]
+    if not pairs:
+        return ""
+    head = ["method", "against"] + [f"{spec['label']} difference [95% interval]" for spec in metrics.values()]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row, reference in pairs:
+        cells = [results["rows"][row]["label"], results["rows"][reference]["label"]]
+        for metric, spec in metrics.items():
+            diff, low, high = difference_interval(results, row, metric, reference)
+            cells.append(f"{diff:+.4f} [{low:+.4f}, {high:+.4f}] {verdict(low, high, spec['higher_is_better'])}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -365,7 +389,11 @@ def instance_comparison_section(data: dict, source: str) -> str:
         f"interval. Rendered from `{source}` by `python scripts/render_results.py`. Commands (one per run, from the "
         "repository root; each run's bundle commands are in the file):"
     )
-    return _comparison_section(data, comparison_table(data, row_header="method"), text)
+    table = comparison_table(data, row_header="method")
+    contrasts = contrast_table(data)
+    if contrasts:
+        table += "\n\nOther pairs of rows (same intervals; the first row minus the second):\n\n" + contrasts
+    return _comparison_section(data, table, text)
 
 
 def _comparison_section(data: dict, table: str, text: str) -> str:
